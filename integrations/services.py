@@ -1,0 +1,132 @@
+"""Writes for LTI registrations and deployments."""
+
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import LtiDeployment, LtiRegistration
+from workspaces.models import Workspace
+
+# Canvas Cloud endpoints per environment (canvas-lms doc/api/lti_dev_key_config.md and
+# lti_launch_overview.md): one issuer per environment for every institution.
+CANVAS_PRESETS = {
+    LtiRegistration.Preset.CANVAS_CLOUD: {
+        "issuer": "https://canvas.instructure.com",
+        "auth_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "jwks_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+        "token_url": "https://sso.canvaslms.com/login/oauth2/token",
+    },
+    LtiRegistration.Preset.CANVAS_BETA: {
+        "issuer": "https://canvas.beta.instructure.com",
+        "auth_url": "https://sso.beta.canvaslms.com/api/lti/authorize_redirect",
+        "jwks_url": "https://sso.beta.canvaslms.com/api/lti/security/jwks",
+        "token_url": "https://sso.beta.canvaslms.com/login/oauth2/token",
+    },
+    LtiRegistration.Preset.CANVAS_TEST: {
+        "issuer": "https://canvas.test.instructure.com",
+        "auth_url": "https://sso.test.canvaslms.com/api/lti/authorize_redirect",
+        "jwks_url": "https://sso.test.canvaslms.com/api/lti/security/jwks",
+        "token_url": "https://sso.test.canvaslms.com/login/oauth2/token",
+    },
+}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return ""
+    return f"https://{parts.netloc}"
+
+
+def workspace_frame_origins_refresh(*, workspace_id: int) -> list[str]:
+    """Recompute the Canvas origins allowed to frame the workspace's pages.
+
+    Union of approved deployments' Canvas URL and launch origin, and the registrations'
+    extra origins. Stored on the workspace so page views need no extra query.
+    """
+    origins: set[str] = set()
+    for canvas_url, launch_origin in LtiDeployment.objects.filter(
+        workspace_id=workspace_id, status=LtiDeployment.Status.APPROVED
+    ).values_list("canvas_url", "launch_origin"):
+        origins.update(o for o in (_origin(canvas_url), _origin(launch_origin)) if o)
+    for registration in LtiRegistration.objects.filter(workspace_id=workspace_id, is_active=True):
+        origins.update(registration.frame_origin_list)
+    result = sorted(origins)
+    Workspace.objects.filter(pk=workspace_id).update(frame_origins=result)
+    return result
+
+
+def registration_apply_preset(registration: LtiRegistration) -> None:
+    """Fill issuer and URLs from a Canvas preset (no-op for 'Other LMS')."""
+    for field, value in CANVAS_PRESETS.get(registration.preset, {}).items():
+        setattr(registration, field, value)
+
+
+def registration_save(*, registration: LtiRegistration) -> LtiRegistration:
+    """Create or edit a registration: apply the preset, validate, save, refresh framing."""
+    registration_apply_preset(registration)
+    registration.full_clean()
+    with transaction.atomic():
+        registration.save()
+        workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
+    return registration
+
+
+def deployment_create(*, registration: LtiRegistration, deployment_id: str, approved_by=None) -> LtiDeployment:
+    """Add an approved deployment by hand or from automation (lti_register)."""
+    with transaction.atomic():
+        deployment, _ = LtiDeployment.objects.update_or_create(
+            workspace_id=registration.workspace_id,
+            registration=registration,
+            deployment_id=deployment_id,
+            defaults={
+                "status": LtiDeployment.Status.APPROVED,
+                "approved_at": timezone.now(),
+                "approved_by": approved_by,
+            },
+        )
+        workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
+    return deployment
+
+
+def deployment_record_first_launch(*, registration: LtiRegistration, data, launch_origin: str) -> LtiDeployment:
+    """Record a deployment_id seen for the first time (inside the launch transaction).
+
+    Pending, unless the workspace approves new deployments automatically. Keeps what the
+    launch showed about the Canvas it came from, for the Owner deciding on it.
+    """
+    auto = registration.workspace.deployment_approval == Workspace.DeploymentApproval.AUTOMATIC
+    now = timezone.now()
+    LtiDeployment.objects.bulk_create(
+        [
+            LtiDeployment(
+                workspace_id=registration.workspace_id,
+                registration=registration,
+                deployment_id=data.deployment_id,
+                status=LtiDeployment.Status.APPROVED if auto else LtiDeployment.Status.PENDING,
+                approved_at=now if auto else None,
+                platform_guid=data.platform_guid,
+                platform_name=data.platform_name,
+                canvas_url=data.canvas_url,
+                launch_origin=_origin(launch_origin),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    deployment = LtiDeployment.objects.get(registration=registration, deployment_id=data.deployment_id)
+    if auto:
+        workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
+    return deployment
+
+
+def deployment_set_status(*, deployment: LtiDeployment, status: str, actor) -> LtiDeployment:
+    """Approve or disable a deployment (admin action) and refresh the framing policy."""
+    with transaction.atomic():
+        deployment.status = status
+        if status == LtiDeployment.Status.APPROVED:
+            deployment.approved_at = timezone.now()
+            deployment.approved_by = actor
+        deployment.save(update_fields=["status", "approved_at", "approved_by"])
+        workspace_frame_origins_refresh(workspace_id=deployment.workspace_id)
+    return deployment
