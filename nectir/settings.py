@@ -102,7 +102,6 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-FORMS_URLFIELD_ASSUME_HTTPS = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {

@@ -185,3 +185,5 @@ class LaunchRefused(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail[:500]
+        # Set when the refusal happened after the registration was known (for the event).
+        self.registration = None

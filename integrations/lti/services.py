@@ -135,14 +135,18 @@ def login_attempt_for_launch(*, state: str, browser_key: str | None, any_state_c
     attempt = LoginAttempt.objects.select_related("registration__workspace").filter(state=state[:64]).first()
     if attempt is None:
         raise LaunchRefused("state_unknown")
-    if attempt.created_at < timezone.now() - timedelta(seconds=settings.LTI_LOGIN_TTL_SECONDS):
-        raise LaunchRefused("state_expired")
-    if browser_key is None:
-        raise LaunchRefused("state_mismatch" if any_state_cookie else "cookies_blocked")
-    if not hmac.compare_digest(_hash(browser_key), attempt.browser_key_hash):
-        raise LaunchRefused("state_mismatch")
+    refusal = None
     if attempt.consumed_at is not None:
-        raise LaunchRefused("nonce_replayed")
+        refusal = LaunchRefused("nonce_replayed")
+    elif attempt.created_at < timezone.now() - timedelta(seconds=settings.LTI_LOGIN_TTL_SECONDS):
+        refusal = LaunchRefused("state_expired")
+    elif browser_key is None:
+        refusal = LaunchRefused("state_mismatch" if any_state_cookie else "cookies_blocked")
+    elif not hmac.compare_digest(_hash(browser_key), attempt.browser_key_hash):
+        refusal = LaunchRefused("state_mismatch")
+    if refusal is not None:
+        refusal.registration = attempt.registration
+        raise refusal
     return attempt
 
 

@@ -131,7 +131,7 @@ def launch(request: HttpRequest) -> HttpResponse:
             any_state_cookie=any_state_cookie,
         )
     except LaunchRefused as exc:
-        return refusal_page(request, exc)
+        return refusal_page(request, exc, registration=exc.registration)
     registration = attempt.registration
     try:
         result = services.launch_complete(attempt=attempt, id_token=id_token, request_origin=_request_origin(request))
