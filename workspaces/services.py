@@ -151,52 +151,70 @@ class LmsGroupRef:
     canvas_course_id: str = ""
 
 
+_UPSERT_GROUP = """
+INSERT INTO workspaces_group AS g
+    (workspace_id, uuid, name, parent_id, lms_deployment_id, lms_context_id, lms_section_id, lms_course_label,
+     canvas_course_id, is_active, created_at, updated_at)
+SELECT %s, gen_random_uuid(), n, %s, %s, %s, s, %s, %s, true, %s, %s FROM unnest(%s::text[], %s::text[]) AS t(n, s)
+ON CONFLICT (workspace_id, lms_deployment_id, lms_context_id, lms_section_id) DO UPDATE SET
+    name = CASE WHEN g.lms_section_id = '' THEN EXCLUDED.name ELSE g.name END,
+    lms_course_label = EXCLUDED.lms_course_label,
+    canvas_course_id = COALESCE(NULLIF(EXCLUDED.canvas_course_id, ''), g.canvas_course_id),
+    updated_at = EXCLUDED.updated_at
+RETURNING id, uuid, name, lms_section_id, is_active
+"""
+
+
 def groups_upsert_from_lms(
     *, workspace_id: int, deployment_id: int, course: LmsGroupRef, sections: list[LmsGroupRef]
 ) -> list[Group]:
-    """Create or update the course group and its section sub-groups (bulk upserts).
+    """Create or update the course group and its section sub-groups (one upsert each).
 
-    Matched on (workspace, deployment, context id, section id); the title is kept
-    current. Concurrent first launches converge on the same rows (ON CONFLICT).
-    Returns [course group, *section groups]. Must run inside the caller's transaction.
+    Matched on (workspace, deployment, context id, section id); the course title is
+    kept current (section names are left as an admin may have set them). Concurrent
+    first launches converge on the same rows (ON CONFLICT). Returns
+    [course group, *section groups]. Must run inside the caller's transaction.
     """
     now = timezone.now()
-    fields = dict(workspace_id=workspace_id, lms_deployment_id=deployment_id, is_active=True, updated_at=now)
-    update = ["name", "lms_course_label", "canvas_course_id", "updated_at"]
-    unique = ["workspace", "lms_deployment", "lms_context_id", "lms_section_id"]
-    (course_group,) = Group.objects.bulk_create(
-        [
-            Group(
-                name=course.name[:500],
-                lms_context_id=course.context_id,
-                lms_course_label=course.label[:255],
-                canvas_course_id=course.canvas_course_id[:64],
-                **fields,
+    label, canvas_id = course.label[:255], course.canvas_course_id[:64]
+
+    def upsert(parent_id, names, section_ids):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UPSERT_GROUP,
+                [
+                    workspace_id,
+                    parent_id,
+                    deployment_id,
+                    course.context_id,
+                    label,
+                    canvas_id,
+                    now,
+                    now,
+                    names,
+                    section_ids,
+                ],
             )
-        ],
-        update_conflicts=True,
-        unique_fields=unique,
-        update_fields=update,
-    )
+            rows = cursor.fetchall()
+        return [
+            Group(
+                pk=pk,
+                uuid=uuid,
+                name=name,
+                workspace_id=workspace_id,
+                parent_id=parent_id,
+                lms_deployment_id=deployment_id,
+                lms_context_id=course.context_id,
+                lms_section_id=section_id,
+                is_active=is_active,
+            )
+            for pk, uuid, name, section_id, is_active in rows
+        ]
+
+    (course_group,) = upsert(None, [course.name[:500]], [""])
     groups = [course_group]
     if sections:
-        groups += Group.objects.bulk_create(
-            [
-                Group(
-                    name=s.name[:500],
-                    parent_id=course_group.pk,
-                    lms_context_id=course.context_id,
-                    lms_section_id=s.section_id,
-                    lms_course_label=course.label[:255],
-                    canvas_course_id=course.canvas_course_id[:64],
-                    **fields,
-                )
-                for s in sections
-            ],
-            update_conflicts=True,
-            unique_fields=unique,
-            update_fields=["lms_course_label", "canvas_course_id", "updated_at"],
-        )
+        groups += upsert(course_group.pk, [s.name[:500] for s in sections], [s.section_id[:255] for s in sections])
     return groups
 
 
@@ -233,6 +251,7 @@ def memberships_sync_from_lms(
     mapped: MappedRoles,
     source: str = MembershipSource.LTI_LAUNCH,
     seen_at: datetime | None = None,
+    new_person: bool = False,
 ) -> str:
     """Give a person the workspace and group memberships their LMS roles map to.
 
@@ -240,7 +259,9 @@ def memberships_sync_from_lms(
     ones); under "new members only" they are set once. Every change is recorded in
     RoleChange. ``current_workspace_role`` is what the caller already read (None: no
     membership yet). Inserts use ON CONFLICT so simultaneous first launches converge on
-    one row each. Must run inside the caller's transaction. Returns the workspace role.
+    one row each. ``new_person`` (a user created in this transaction) skips reading
+    group memberships that cannot exist yet. Must run inside the caller's transaction.
+    Returns the workspace role.
     """
     seen_at = seen_at or timezone.now()
     sync = workspace.role_mapping_policy == Workspace.RoleMappingPolicy.KEEP_IN_SYNC
@@ -275,8 +296,10 @@ def memberships_sync_from_lms(
             change(RoleChange.Scope.WORKSPACE, current_workspace_role, mapped.workspace_role)
             workspace_role = mapped.workspace_role
 
-        cursor.execute(_TOUCH_GROUP_MEMBERSHIPS, [seen_at, user_id, [g.pk for g in groups]])
-        existing = {row[1]: row for row in cursor.fetchall()}
+        existing = {}
+        if not new_person:
+            cursor.execute(_TOUCH_GROUP_MEMBERSHIPS, [seen_at, user_id, [g.pk for g in groups]])
+            existing = {row[1]: row for row in cursor.fetchall()}
         missing = [g.pk for g in groups if g.pk not in existing]
         if missing:
             cursor.execute(

@@ -196,7 +196,7 @@ def launch_complete(*, attempt: LoginAttempt, id_token: str, request_origin: str
         if deployment.status != LtiDeployment.Status.APPROVED:
             raise LaunchRefused("deployment_disabled")
         workspace = registration.workspace
-        user, ws_role, ws_pinned = _person_upsert(registration=registration, data=data)
+        user, ws_role, ws_pinned, new_person = _person_upsert(registration=registration, data=data)
         course = LmsGroupRef(
             context_id=data.context_id,
             name=data.context_title or data.context_label or "Course",
@@ -218,6 +218,7 @@ def launch_complete(*, attempt: LoginAttempt, id_token: str, request_origin: str
             groups=groups,
             mapped=mapped,
             seen_at=now,
+            new_person=new_person,
         )
         event = launch_event_record(
             outcome=LaunchEvent.Outcome.ACCEPTED,
@@ -240,7 +241,7 @@ RETURNING id
 
 
 def _person_upsert(*, registration: LtiRegistration, data: LaunchData):
-    """(user, current workspace role or None, role pinned) for the launching person.
+    """(user, current workspace role or None, role pinned, created now) for the launching person.
 
     One query for a returning person (identity, user and workspace membership joined).
     A first launch inserts user and identity; if a simultaneous first launch of the same
@@ -260,7 +261,12 @@ def _person_upsert(*, registration: LtiRegistration, data: LaunchData):
     )
     identity = rows.first()
     if identity is None:
-        user = User(username=f"lti-{secrets.token_hex(12)}", first_name=data.name[:150], email=data.email)
+        user = User(
+            username=f"lti-{secrets.token_hex(12)}",
+            first_name=data.name[:150],
+            email=data.email,
+            last_login=timezone.now(),
+        )
         user.set_unusable_password()
         user.save()
         with connection.cursor() as cursor:
@@ -279,7 +285,7 @@ def _person_upsert(*, registration: LtiRegistration, data: LaunchData):
             )
             inserted = cursor.fetchone() is not None
         if inserted:
-            return user, None, False
+            return user, None, False, True
         user.delete()
         identity = rows.first()
     user = identity.user
@@ -289,4 +295,4 @@ def _person_upsert(*, registration: LtiRegistration, data: LaunchData):
         )
         User.objects.filter(pk=user.pk).update(first_name=data.name[:150], email=data.email)
         user.first_name, user.email = data.name[:150], data.email
-    return user, identity.ws_role, bool(identity.ws_pinned)
+    return user, identity.ws_role, bool(identity.ws_pinned), False

@@ -152,6 +152,7 @@ def launch(request: HttpRequest) -> HttpResponse:
         )
         response.frame_origins = _frame_origins(request, registration.workspace)
         return response
+    request.lti_launch = True
     login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
     response = HttpResponseRedirect(reverse("workspaces:group-detail", kwargs={"group_uuid": result.group_uuid}))
     response.delete_cookie(
