@@ -130,3 +130,16 @@ def deployment_set_status(*, deployment: LtiDeployment, status: str, actor) -> L
         deployment.save(update_fields=["status", "approved_at", "approved_by"])
         workspace_frame_origins_refresh(workspace_id=deployment.workspace_id)
     return deployment
+
+
+def login_attempts_purge() -> int:
+    """Delete OIDC login attempts older than LTI_LOGIN_TTL_SECONDS; returns how many."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from integrations.models import LoginAttempt
+
+    cutoff = timezone.now() - timedelta(seconds=settings.LTI_LOGIN_TTL_SECONDS)
+    deleted, _ = LoginAttempt.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

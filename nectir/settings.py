@@ -151,6 +151,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "purge-login-attempts": {"task": "integrations.purge_login_attempts", "schedule": 15 * 60},
+}
 
 # --- LTI --------------------------------------------------------------------------
 LTI_CLOCK_LEEWAY_SECONDS = env.int("LTI_CLOCK_LEEWAY_SECONDS", default=60)

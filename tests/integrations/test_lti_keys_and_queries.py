@@ -287,3 +287,18 @@ def _form_fields(html: str) -> dict:
     import re
 
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+
+
+def test_expired_login_attempts_are_purged(client, platform):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import LoginAttempt
+    from integrations.tasks import purge_login_attempts
+
+    platform.login(client)
+    platform.login(client)
+    LoginAttempt.objects.filter(pk=LoginAttempt.objects.first().pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert purge_login_attempts.delay().get() == 1
+    assert LoginAttempt.objects.count() == 1
