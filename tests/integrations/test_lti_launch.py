@@ -104,3 +104,19 @@ def test_ta_course_navigation_launch_creates_sections_and_facilitator_role(clien
     assert {m.role for m in memberships} == {GroupRole.FACILITATOR}
     assert memberships.count() == 3
     assert LtiIdentity.objects.get().lms_user_id == "67890"
+
+
+def test_two_courses_in_two_tabs_do_not_overwrite_each_other(client, platform):
+    context_b = {"id": "course-b-context", "label": "B", "title": "Course B"}
+    first = platform.auth_request(platform.login(client))
+    second = platform.auth_request(platform.login(client))
+    token_a = platform.sign(platform.claims(nonce=first["nonce"]))
+    token_b = platform.sign(platform.claims(nonce=second["nonce"], **{LTI + "context": context_b}))
+    landed_b = platform.launch(client, id_token=token_b, state=second["state"])
+    landed_a = platform.launch(client, id_token=token_a, state=first["state"])
+    group_a = Group.objects.get(lms_context_id="d3a2504bba5184799a38f141e8df2335cfa8206d")
+    group_b = Group.objects.get(lms_context_id="course-b-context")
+    assert landed_a["Location"] == f"/groups/{group_a.uuid}/"
+    assert landed_b["Location"] == f"/groups/{group_b.uuid}/"
+    assert b"Course B" in client.get(landed_b["Location"], secure=True).content
+    assert b"LTI 1.3 Test Course" in client.get(landed_a["Location"], secure=True).content
