@@ -185,3 +185,6 @@ class ToolKeyAdmin(admin.ModelAdmin):
     def rotate(self, request, queryset):
         result = tool_key_rotate()
         self.message_user(request, "Key rotation: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+
+
+from integrations.canvas import admin as canvas_admin  # noqa: E402,F401

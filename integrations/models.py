@@ -221,3 +221,7 @@ class LtiIdentity(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or f"LTI user {self.sub[:12]}"
+
+
+# Canvas REST API models live in their own module (owned by the Canvas API work).
+from integrations.canvas.models import *  # noqa: E402,F403

@@ -7,3 +7,6 @@ from integrations.services import login_attempts_purge
 def purge_login_attempts() -> int:
     """Delete login attempts past LTI_LOGIN_TTL_SECONDS (idempotent)."""
     return login_attempts_purge()
+
+
+from integrations.canvas import tasks as canvas_tasks  # noqa: E402,F401

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "workspaces",
     "integrations",
+    "assistant",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -185,3 +187,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.security": {"level": "WARNING"}},
 }
+
+# --- Canvas REST API (integrations/canvas) ------------------------------------------
+# (section owned by the Canvas API work; add CANVAS_* settings here)
+
+# --- Course assistant (assistant/) ---------------------------------------------------
+# (section owned by the course-assistant work; add ASSISTANT_* settings here)
+
+# --- Privacy, audit and data access (privacy/) ---------------------------------------
+# (section owned by the data-access work; add PRIVACY_* / AUDIT_* settings here)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(".well-known/jwks.json", lti_views.tool_jwks, name="tool-jwks"),
     path("lti/", include("integrations.lti.urls")),
+    path("canvas/", include("integrations.canvas.urls")),
     path("", include("workspaces.urls")),
 ]

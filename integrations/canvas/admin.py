@@ -1,0 +1,1 @@
+"""Admin for the Canvas API connection (imported by integrations/admin.py)."""

@@ -1,0 +1,1 @@
+"""Celery tasks for Canvas sync (imported by integrations/tasks.py)."""
