@@ -97,10 +97,14 @@ def login_start(*, params: dict[str, str]) -> LoginStart:
     if len(found) > 1:
         raise LaunchRefused("ambiguous_issuer")
     registration = found[0]
+    refusal = None
     if not registration.is_active:
-        raise LaunchRefused("registration_inactive")
-    if not is_own_url(target):
-        raise LaunchRefused("target_link_uri_invalid", target[:200])
+        refusal = LaunchRefused("registration_inactive")
+    elif not is_own_url(target):
+        refusal = LaunchRefused("target_link_uri_invalid", target[:200])
+    if refusal is not None:
+        refusal.registration = registration
+        raise refusal
     browser_key = secrets.token_urlsafe(32)
     attempt = LoginAttempt.objects.create(
         workspace_id=registration.workspace_id,

@@ -86,9 +86,8 @@ def oidc_login(request: HttpRequest) -> HttpResponse:
     try:
         start = services.login_start(params=params)
     except LaunchRefused as exc:
-        return refusal_page(
-            request, exc, event_fields={"issuer": params.get("iss", ""), "client_id": params.get("client_id", "")}
-        )
+        fields = {} if exc.registration else {"issuer": params.get("iss", ""), "client_id": params.get("client_id", "")}
+        return refusal_page(request, exc, registration=exc.registration, event_fields=fields)
     new_window = reverse("lti:login") + "?" + urlencode(start.attempt.login_params)
     response = render(
         request,

@@ -299,6 +299,8 @@ def test_expired_login_attempts_are_purged(client, platform):
 
     platform.login(client)
     platform.login(client)
-    LoginAttempt.objects.filter(pk=LoginAttempt.objects.first().pk).update(created_at=timezone.now() - timedelta(hours=1))
+    LoginAttempt.objects.filter(pk=LoginAttempt.objects.first().pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
     assert purge_login_attempts.delay().get() == 1
     assert LoginAttempt.objects.count() == 1

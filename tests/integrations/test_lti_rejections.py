@@ -281,3 +281,18 @@ def test_rejection_page_can_be_framed_by_the_workspace_canvas_only(client, platf
 def test_jwt_library_refuses_none_even_if_asked(platform):
     with pytest.raises(jwt.PyJWTError):
         jwt.decode(alg_none({"a": 1}), key="", algorithms=["RS256"])
+
+
+def test_refusal_after_registration_is_known_is_visible_to_that_workspace(client, platform, tenants):
+    from integrations.models import LtiRegistration
+
+    LtiRegistration.objects.update(is_active=False)
+    platform.login(client)
+    assert LaunchEvent.objects.get().workspace == tenants[0].workspace
+
+
+def test_oversized_request_body_gets_a_readable_page(client, platform):
+    response = client.post("/lti/launch/", {"id_token": "x" * (3 * 1024 * 1024), "state": "s"}, secure=True)
+    assert response.status_code == 400
+    assert b"Bad request" in response.content
+    assert snapshot() == (4 * 2, 0, 3 * 2, 0, 0)
