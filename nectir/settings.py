@@ -87,9 +87,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Shared cache (platform JWKS, sessions). Redis in production; by default a table in
-# PostgreSQL so that every process still shares one cache with no extra service.
-CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://nectir_cache")}
+# Shared cache (platform JWKS, sessions, role mappings). Redis in production (with a
+# non-evicting maxmemory policy: sessions live here); by default a table in PostgreSQL so
+# that every process still shares one cache with no extra service. Django's DatabaseCache
+# culls a third of its rows past MAX_ENTRIES (300 by default), which would sign people out
+# at random: the default allows a million entries.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://nectir_cache?MAX_ENTRIES=1000000")}
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
