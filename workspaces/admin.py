@@ -70,6 +70,17 @@ class ChildGroupInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    # Django's inline permissions come from model permissions (is_staff users); here they
+    # follow the parent group's admin: the user's role in the group's workspace.
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.get_model_admin(Group).has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.admin_site.get_model_admin(Group).has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.admin_site.get_model_admin(Group).has_delete_permission(request, obj)
+
 
 @admin.register(Group)
 class GroupAdmin(WorkspaceScopedAdmin):

@@ -11,7 +11,7 @@ over the scoped queryset), bulk actions (a scoped delete_selected) and the index
 from django.contrib import admin
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 
@@ -34,8 +34,10 @@ def users_known_to_workspaces(workspace_ids):
     )
 
 
-@admin.action(description="Delete selected %(verbose_name_plural)s")
-def scoped_delete_selected(modeladmin, request, queryset):
+# Named like Django's site-wide action so that it replaces it (one "Delete selected" entry),
+# and offered only to those who may delete.
+@admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+def delete_selected(modeladmin, request, queryset):
     allowed = modeladmin.filter_editable(request, queryset)
     if allowed.count() != queryset.count():
         raise PermissionDenied
@@ -48,7 +50,7 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
     view_roles: tuple[str, ...] = OWNER_EDITOR
     change_roles: tuple[str, ...] = OWNER
     add_roles: tuple[str, ...] | None = None  # defaults to change_roles
-    actions = [scoped_delete_selected]
+    actions = [delete_selected]
 
     # --- which workspaces --------------------------------------------------------------
     def ws_ids(self, request, roles) -> list[int]:
@@ -78,10 +80,17 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
         return qs.filter(**{f"{self.workspace_lookup}__in": self.ws_ids(request, self.view_roles)})
 
     def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such object")
-        return obj
+        # Looked up among every workspace the user administers (not only those whose rows
+        # this admin lists), so an object of their own workspace that their role may not
+        # open is 403, while another workspace's object is 404 exactly like a missing one.
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(**{f"{self.workspace_lookup}__in": self.ws_ids(request, OWNER_EDITOR)})
+        field = self.model._meta.pk if from_field is None else self.model._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (self.model.DoesNotExist, ValidationError, ValueError):
+            raise Http404("No such object") from None
 
     def has_module_permission(self, request):
         return self._allowed(request, self.view_roles)
