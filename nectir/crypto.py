@@ -57,10 +57,11 @@ def decrypt(token: str, *, context: str = "") -> str:
         raise DecryptionError("unknown ciphertext version")
     for candidate_id, aead in keyring():
         if candidate_id == key_id:
-            raw = base64.urlsafe_b64decode(body)
             try:
+                # validate=True: characters outside the alphabet are an error, not skipped.
+                raw = base64.b64decode(body, altchars=b"-_", validate=True)
                 return aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
-            except InvalidTag as exc:
+            except (InvalidTag, ValueError) as exc:  # binascii.Error and a short nonce are ValueErrors
                 raise DecryptionError("ciphertext failed authentication") from exc
     raise DecryptionError(f"no configured key with id {key_id}")
 
