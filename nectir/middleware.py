@@ -1,15 +1,27 @@
 """Response headers that make the tool safe inside Canvas's iframe."""
 
-from http.cookies import Morsel
+from http.cookies import Morsel, SimpleCookie
 
 from django.http import HttpRequest, HttpResponse
 
 
 class _PartitionedMorsel(Morsel):
-    """A cookie with the CHIPS ``Partitioned`` attribute (Python 3.11's Morsel lacks it)."""
+    """A cookie that gets the CHIPS ``Partitioned`` attribute (Python 3.11's Morsel lacks it)
+    when it is ``SameSite=None; Secure``, decided when the header is written."""
 
     def OutputString(self, attrs=None):  # noqa: N802 - overrides the stdlib name
-        return super().OutputString(attrs) + "; Partitioned"
+        output = super().OutputString(attrs)
+        if self["secure"] and str(self["samesite"]).lower() == "none":
+            output += "; Partitioned"
+        return output
+
+
+class _PartitionedCookies(SimpleCookie):
+    """Response cookies whose morsels are all _PartitionedMorsel, including those set later."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        dict.__getitem__(self, key).__class__ = _PartitionedMorsel
 
 
 class PartitionedCookieMiddleware:
@@ -17,6 +29,7 @@ class PartitionedCookieMiddleware:
 
     Browsers that block third-party cookies still accept partitioned ones inside the
     Canvas iframe (they are keyed to the Canvas site), so the login -> launch hop works.
+    Cookies that outer middleware sets afterwards (session, CSRF) are covered too.
     """
 
     def __init__(self, get_response):
@@ -24,9 +37,9 @@ class PartitionedCookieMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        response.cookies.__class__ = _PartitionedCookies
         for morsel in response.cookies.values():
-            if morsel["secure"] and str(morsel["samesite"]).lower() == "none":
-                morsel.__class__ = _PartitionedMorsel
+            morsel.__class__ = _PartitionedMorsel
         return response
 
 
