@@ -10,6 +10,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nectir.settings")
 
-app = Celery("nectir")
+app = Celery("nectir", include=["nectir.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

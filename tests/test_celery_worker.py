@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from celery.exceptions import NotRegistered
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -67,12 +66,6 @@ def not_eager():
         app.conf.task_always_eager = previous
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NotRegistered,
-    reason="BUG nectir/celery.py: autodiscover_tasks() never imports nectir.tasks ('nectir' is not an installed "
-    "app), so the worker rejects 'nectir.ping' as unregistered. Remove this marker with the fix.",
-)
 def test_celery_worker_round_trips_ping(worker, not_eager):
     from nectir.tasks import ping
 

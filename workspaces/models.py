@@ -193,7 +193,8 @@ class RoleChange(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="role_changes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_changes")
-    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="role_changes")
+    # SET_NULL: the record of a role change outlives the group it was about.
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="role_changes")
     scope = models.CharField(max_length=16, choices=Scope.choices)
     from_role = models.CharField(max_length=16, blank=True)
     to_role = models.CharField(max_length=16)
