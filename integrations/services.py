@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import LtiDeployment, LtiRegistration
+from privacy.audit import audit_record
 from workspaces.models import Workspace
 
 # Canvas Cloud endpoints per environment (canvas-lms doc/api/lti_dev_key_config.md and
@@ -86,6 +87,13 @@ def deployment_create(*, registration: LtiRegistration, deployment_id: str, appr
                 "approved_by": approved_by,
             },
         )
+        audit_record(
+            workspace_id=registration.workspace_id,
+            action="lti.deployment.created",
+            actor=approved_by,
+            target=f"deployment:{deployment.pk}",
+            details={"deployment_id": deployment_id, "status": deployment.status},
+        )
         workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
     return deployment
 
@@ -115,6 +123,16 @@ def deployment_record_first_launch(*, registration: LtiRegistration, data, launc
         ignore_conflicts=True,
     )
     deployment = LtiDeployment.objects.get(registration=registration, deployment_id=data.deployment_id)
+    audit_record(
+        workspace_id=registration.workspace_id,
+        action="lti.deployment.first_seen",
+        target=f"deployment:{deployment.pk}",
+        details={
+            "deployment_id": deployment.deployment_id,
+            "status": deployment.status,
+            "platform_name": data.platform_name,
+        },
+    )
     if auto:
         workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
     return deployment
@@ -128,6 +146,13 @@ def deployment_set_status(*, deployment: LtiDeployment, status: str, actor) -> L
             deployment.approved_at = timezone.now()
             deployment.approved_by = actor
         deployment.save(update_fields=["status", "approved_at", "approved_by"])
+        audit_record(
+            workspace_id=deployment.workspace_id,
+            action="lti.deployment.status_changed",
+            actor=actor,
+            target=f"deployment:{deployment.pk}",
+            details={"deployment_id": deployment.deployment_id, "status": status},
+        )
         workspace_frame_origins_refresh(workspace_id=deployment.workspace_id)
     return deployment
 

@@ -199,3 +199,11 @@ LOGGING = {
 
 # --- Privacy, audit and data access (privacy/) ---------------------------------------
 # (section owned by the data-access work; add PRIVACY_* / AUDIT_* settings here)
+# Retention defaults for a workspace whose Owner has not set its own (privacy.RetentionPolicy).
+PRIVACY_DEFAULT_LAUNCH_EVENT_DAYS = env.int("PRIVACY_DEFAULT_LAUNCH_EVENT_DAYS", default=90)
+PRIVACY_DEFAULT_AUDIT_ENTRY_DAYS = env.int("PRIVACY_DEFAULT_AUDIT_ENTRY_DAYS", default=400)
+PRIVACY_DEFAULT_INACTIVE_MEMBERSHIP_DAYS = env.int("PRIVACY_DEFAULT_INACTIVE_MEMBERSHIP_DAYS", default=180)
+# Platform-level records (no workspace: refused launches of unknown platforms, key rotations,
+# operator sign-ins) are kept this long.
+PRIVACY_PLATFORM_RETENTION_DAYS = env.int("PRIVACY_PLATFORM_RETENTION_DAYS", default=400)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.retention_purge", "schedule": 24 * 3600}

@@ -11,5 +11,7 @@ urlpatterns = [
     path(".well-known/jwks.json", lti_views.tool_jwks, name="tool-jwks"),
     path("lti/", include("integrations.lti.urls")),
     path("canvas/", include("integrations.canvas.urls")),
+    path("privacy/", include("privacy.urls")),
+    path("data-access/", include("privacy.public_urls")),
     path("", include("workspaces.urls")),
 ]

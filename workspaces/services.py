@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from privacy.audit import audit_record
 from workspaces.models import (
     Group,
     GroupMembership,
@@ -44,6 +45,12 @@ def workspace_update(*, workspace: Workspace, fields: list[str]) -> Workspace:
     """Save edited workspace settings (the admin form has set the attributes)."""
     workspace.full_clean()
     workspace.save(update_fields=fields)
+    audit_record(
+        workspace_id=workspace.pk,
+        action="workspace.settings.changed",
+        target=f"workspace:{workspace.pk}",
+        details={"fields": fields},
+    )
     return workspace
 
 
@@ -52,6 +59,17 @@ def role_mapping_update(*, mapping: RoleMapping, changed_by) -> RoleMapping:
     mapping.full_clean()
     with transaction.atomic():
         mapping.save()
+        audit_record(
+            workspace_id=mapping.workspace_id,
+            action="workspace.role_mapping.changed",
+            actor=changed_by,
+            target=f"role_mapping:{mapping.lms_role}",
+            details={
+                "lms_role": mapping.lms_role,
+                "workspace_role": mapping.workspace_role,
+                "group_role": mapping.group_role,
+            },
+        )
         transaction.on_commit(lambda: cache.delete(_role_mapping_cache_key(mapping.workspace_id)))
     return mapping
 
@@ -107,6 +125,18 @@ def workspace_membership_save(*, membership: WorkspaceMembership, changed_by, re
                 reason=reason,
                 changed_by=changed_by,
             ).save()
+            audit_record(
+                workspace_id=membership.workspace_id,
+                action="workspace.role.changed",
+                actor=changed_by,
+                target=f"user:{membership.user_id}",
+                details={
+                    "scope": "workspace",
+                    "from_role": previous or "",
+                    "to_role": membership.role,
+                    "reason": reason,
+                },
+            )
 
 
 def group_membership_save(*, membership: GroupMembership, changed_by, reason: str = "set by hand") -> None:
@@ -131,6 +161,19 @@ def group_membership_save(*, membership: GroupMembership, changed_by, reason: st
                 reason=reason,
                 changed_by=changed_by,
             ).save()
+            audit_record(
+                workspace_id=membership.workspace_id,
+                action="workspace.role.changed",
+                actor=changed_by,
+                target=f"user:{membership.user_id}",
+                details={
+                    "scope": "group",
+                    "group": membership.group_id,
+                    "from_role": previous or "",
+                    "to_role": membership.role,
+                    "reason": reason,
+                },
+            )
 
 
 def group_save(*, group: Group) -> Group:

@@ -19,6 +19,7 @@ from integrations.lti.errors import LaunchRefused
 from integrations.lti.validation import validate_id_token
 from integrations.models import LaunchEvent, LoginAttempt, LtiDeployment, LtiIdentity, LtiRegistration
 from integrations.services import deployment_record_first_launch
+from privacy.audit import audit_record
 from workspaces.roles import classify_lti_roles, map_roles
 from workspaces.services import LmsGroupRef, groups_upsert_from_lms, memberships_sync_from_lms, role_mapping_get
 
@@ -54,6 +55,13 @@ def launch_event_record(
         issuer=(registration.issuer if registration else fields.pop("issuer", ""))[:255],
         client_id=(registration.client_id if registration else fields.pop("client_id", ""))[:255],
         **{k: v for k, v in fields.items() if k not in ("issuer", "client_id")},
+    )
+    audit_record(
+        workspace_id=event.workspace_id,
+        action=f"lti.launch.{outcome}",
+        actor=event.user,
+        target=f"launch_event:{event.pk}",
+        details={"reason": reason, "deployment_id": event.deployment_id, "client_id": event.client_id},
     )
     log = logger.info if outcome == LaunchEvent.Outcome.ACCEPTED else logger.warning
     log(

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import ToolKey
+from privacy.audit import audit_record
 
 
 def _b64(n: int) -> str:
@@ -68,6 +69,7 @@ def tool_key_rotate() -> dict[str, str]:
             nxt = _new_key(ToolKey.Status.NEXT)
             nxt.save()
             result[nxt.kid] = "published"
+            audit_record(workspace_id=None, action="lti.tool_key.rotated", target="tool_keys", details=result)
             return result
         if active is not None:
             active.status = ToolKey.Status.RETIRED
@@ -78,6 +80,7 @@ def tool_key_rotate() -> dict[str, str]:
         nxt.activated_at = now
         nxt.save(update_fields=["status", "activated_at"])
         result[nxt.kid] = "activated"
+        audit_record(workspace_id=None, action="lti.tool_key.rotated", target="tool_keys", details=result)
     return result
 
 
