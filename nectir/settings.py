@@ -196,6 +196,29 @@ LOGGING = {
 
 # --- Course assistant (assistant/) ---------------------------------------------------
 # (section owned by the course-assistant work; add ASSISTANT_* settings here)
+# Documented in docs/assistant.md ("Settings").
+INSTALLED_APPS += ["drf_spectacular"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Nectir course assistant API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+STATICFILES_DIRS = [BASE_DIR / "static"]
+ASSISTANT_MAX_QUESTION_CHARS = env.int("ASSISTANT_MAX_QUESTION_CHARS", default=1000)
+ASSISTANT_RATE_LIMIT_QUESTIONS = env.int("ASSISTANT_RATE_LIMIT_QUESTIONS", default=20)
+ASSISTANT_RATE_LIMIT_WINDOW_SECONDS = env.int("ASSISTANT_RATE_LIMIT_WINDOW_SECONDS", default=600)
+ASSISTANT_RETRIEVAL_K = env.int("ASSISTANT_RETRIEVAL_K", default=5)
+ASSISTANT_MIN_SIMILARITY = env.float("ASSISTANT_MIN_SIMILARITY", default=0.25)
+ASSISTANT_MIN_TERM_COVERAGE = env.float("ASSISTANT_MIN_TERM_COVERAGE", default=0.5)
+ASSISTANT_VECTOR_CACHE_GROUPS = env.int("ASSISTANT_VECTOR_CACHE_GROUPS", default=32)
+ASSISTANT_DEFAULT_RETENTION_DAYS = env.int("ASSISTANT_DEFAULT_RETENTION_DAYS", default=365)
+ASSISTANT_MAX_UPLOAD_BYTES = env.int("ASSISTANT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+ASSISTANT_PROVIDER_BACKOFF_SECONDS = env.float("ASSISTANT_PROVIDER_BACKOFF_SECONDS", default=0.5)
+CELERY_BEAT_SCHEDULE["assistant-purge-conversations"] = {
+    "task": "assistant.purge_conversations",
+    "schedule": 6 * 3600,
+}
 
 # --- Privacy, audit and data access (privacy/) ---------------------------------------
 # (section owned by the data-access work; add PRIVACY_* / AUDIT_* settings here)

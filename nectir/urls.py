@@ -14,4 +14,5 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("data-access/", include("privacy.public_urls")),
     path("", include("workspaces.urls")),
+    path("", include("assistant.urls")),
 ]

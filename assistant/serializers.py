@@ -1,0 +1,93 @@
+"""DRF serializers: shapes only, no writes (views call services)."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from assistant.models import Assistant, Conversation, Message
+
+
+class AssistantSerializer(serializers.ModelSerializer):
+    group = serializers.UUIDField(source="group.uuid", read_only=True)
+    mode = serializers.SerializerMethodField()
+    mode_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assistant
+        fields = ["uuid", "name", "group", "is_default", "allow_general_knowledge", "mode", "mode_label"]
+
+    def get_mode(self, obj) -> str:
+        return self.context["modes"][obj.pk]["mode"]
+
+    def get_mode_label(self, obj) -> str:
+        return self.context["modes"][obj.pk]["label"]
+
+
+class SourceSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    item_id = serializers.IntegerField()
+    passage_id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(allow_blank=True)
+    type = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    citations = SourceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["uuid", "role", "content", "status", "mode", "citations", "error", "created_at"]
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    assistant = serializers.UUIDField(source="assistant.uuid", read_only=True)
+
+    class Meta:
+        model = Conversation
+        fields = ["uuid", "assistant", "title", "created_at", "updated_at"]
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+
+    class Meta(ConversationSerializer.Meta):
+        fields = [*ConversationSerializer.Meta.fields, "messages"]
+
+
+class AskSerializer(serializers.Serializer):
+    question = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=100_000)
+
+    def validate_question(self, value: str) -> str:
+        if len(value) > settings.ASSISTANT_MAX_QUESTION_CHARS:
+            raise serializers.ValidationError(
+                f"Questions are limited to {settings.ASSISTANT_MAX_QUESTION_CHARS} characters."
+            )
+        return value
+
+
+class AskResultSerializer(serializers.Serializer):
+    question = MessageSerializer()
+    answer = MessageSerializer()
+    stream_url = serializers.CharField()
+
+
+class UsageDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    questions = serializers.IntegerField()
+
+
+class CitedSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(allow_blank=True)
+    citations = serializers.IntegerField()
+
+
+class UsageSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    questions = serializers.IntegerField()
+    answers = serializers.IntegerField()
+    unanswered = serializers.IntegerField()
+    unanswered_rate = serializers.FloatField()
+    questions_per_day = UsageDaySerializer(many=True)
+    most_cited = CitedSerializer(many=True)
