@@ -193,6 +193,39 @@ LOGGING = {
 
 # --- Canvas REST API (integrations/canvas) ------------------------------------------
 # (section owned by the Canvas API work; add CANVAS_* settings here)
+# Timeouts on every Canvas call (connect, read), in seconds.
+CANVAS_CONNECT_TIMEOUT_SECONDS = env.float("CANVAS_CONNECT_TIMEOUT_SECONDS", default=5.0)
+CANVAS_READ_TIMEOUT_SECONDS = env.float("CANVAS_READ_TIMEOUT_SECONDS", default=30.0)
+# Bounded retries on 429 / 403 "Rate Limit Exceeded" / 5xx / timeouts, exponential backoff with jitter.
+CANVAS_MAX_RETRIES = env.int("CANVAS_MAX_RETRIES", default=5)
+CANVAS_BACKOFF_BASE_SECONDS = env.float("CANVAS_BACKOFF_BASE_SECONDS", default=1.0)
+CANVAS_BACKOFF_MAX_SECONDS = env.float("CANVAS_BACKOFF_MAX_SECONDS", default=60.0)
+# A Retry-After longer than this ends the run as retryable (the Celery task retries later).
+CANVAS_RETRY_AFTER_MAX_SECONDS = env.float("CANVAS_RETRY_AFTER_MAX_SECONDS", default=120.0)
+# Slow down when X-Rate-Limit-Remaining falls under this (Canvas's bucket holds 700).
+CANVAS_RATE_LIMIT_LOW_WATER = env.float("CANVAS_RATE_LIMIT_LOW_WATER", default=150.0)
+CANVAS_RATE_LIMIT_PAUSE_SECONDS = env.float("CANVAS_RATE_LIMIT_PAUSE_SECONDS", default=2.0)
+# A listing longer than this many pages (of 100) is incomplete: the sync removes nothing.
+CANVAS_MAX_PAGES = env.int("CANVAS_MAX_PAGES", default=500)
+CANVAS_MAX_RESPONSE_BYTES = env.int("CANVAS_MAX_RESPONSE_BYTES", default=50 * 1024 * 1024)
+# Refresh the access token this long before it expires (Canvas tokens last one hour).
+CANVAS_TOKEN_REFRESH_MARGIN_SECONDS = env.int("CANVAS_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
+CANVAS_OAUTH_STATE_TTL_SECONDS = env.int("CANVAS_OAUTH_STATE_TTL_SECONDS", default=600)
+# Files: text is extracted from PDF, DOCX, HTML, TXT and Markdown up to this size.
+CANVAS_FILE_MAX_BYTES = env.int("CANVAS_FILE_MAX_BYTES", default=10 * 1024 * 1024)
+CANVAS_PASSAGE_MAX_CHARS = env.int("CANVAS_PASSAGE_MAX_CHARS", default=1500)
+# Announcements before this date are not imported (Canvas's default window is only 6 weeks).
+CANVAS_ANNOUNCEMENTS_START_DATE = env.str("CANVAS_ANNOUNCEMENTS_START_DATE", default="2000-01-01")
+CANVAS_SYNC_INTERVAL_SECONDS = env.int("CANVAS_SYNC_INTERVAL_SECONDS", default=6 * 3600)
+# A running sync whose heartbeat is older than this is taken as dead and may be restarted.
+CANVAS_SYNC_STALE_SECONDS = env.int("CANVAS_SYNC_STALE_SECONDS", default=30 * 60)
+CANVAS_SYNC_TASK_MAX_RETRIES = env.int("CANVAS_SYNC_TASK_MAX_RETRIES", default=3)
+# Plain-http Canvas URLs are refused except on a loopback host when this is on (local work, tests).
+CANVAS_ALLOW_LOOPBACK_HTTP = env.bool("CANVAS_ALLOW_LOOPBACK_HTTP", default=LOCAL_HTTP)
+# httpx logs every URL at INFO: file links carry a verifier, so keep it at WARNING.
+LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})
+CELERY_BEAT_SCHEDULE["canvas-sync-all"] = {"task": "canvas.sync_all", "schedule": CANVAS_SYNC_INTERVAL_SECONDS}
+CELERY_BEAT_SCHEDULE["canvas-purge-oauth-states"] = {"task": "canvas.purge_oauth_states", "schedule": 15 * 60}
 
 # --- Course assistant (assistant/) ---------------------------------------------------
 # (section owned by the course-assistant work; add ASSISTANT_* settings here)
