@@ -464,3 +464,54 @@ def connection_sync_request(*, connection: CanvasConnection, actor=None) -> int:
 
 def _stale_cutoff():
     return timezone.now() - timedelta(seconds=settings.CANVAS_SYNC_STALE_SECONDS)
+
+
+def canvas_connection_delete(*, connection: CanvasConnection, actor=None) -> None:
+    """Delete a connection: revoke its token at Canvas first (best effort), then delete the row."""
+    canvas_disconnect(connection=connection, actor=actor)
+    with transaction.atomic():
+        audit_record(
+            workspace_id=connection.workspace_id,
+            action="canvas.connection_deleted",
+            actor=actor,
+            target=f"canvas_connection:{connection.pk}",
+            details={"instance_url": connection.instance_url},
+        )
+        CanvasConnection.objects.filter(pk=connection.pk).delete()
+
+
+def canvas_course_list(*, connection: CanvasConnection) -> list[dict]:
+    """The courses the token can see (teacher, designer or TA enrolments), for the course picker."""
+    try:
+        with canvas_client_for(connection) as api:
+            courses = api.list_courses()
+    except canvas.CanvasError as exc:
+        canvas_error_record(connection=connection, exc=exc)
+        raise
+    return sorted(
+        (
+            {"id": str(c.get("id")), "name": str(c.get("name") or ""), "code": str(c.get("course_code") or "")}
+            for c in courses
+            if c.get("id") is not None
+        ),
+        key=lambda c: (c["name"].lower(), c["id"]),
+    )
+
+
+def course_link_create(
+    *, group: Group, picked_course_id: str = "", enabled: bool = True, actor=None
+) -> CanvasCourseSync:
+    """Add a course link for a group (the workspace comes from the group)."""
+    with transaction.atomic():
+        link, _ = CanvasCourseSync.objects.get_or_create(group=group, defaults={"workspace_id": group.workspace_id})
+        link.picked_course_id = str(picked_course_id or "").strip()
+        link.enabled = enabled
+        link.save(update_fields=["picked_course_id", "enabled"])
+        audit_record(
+            workspace_id=group.workspace_id,
+            action="canvas.course_linked",
+            actor=actor,
+            target=f"group:{group.uuid}",
+            details={"canvas_course_id": link.course_id},
+        )
+    return link

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from integrations.canvas import views
+
 app_name = "canvas"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("oauth/callback", views.oauth_callback, name="oauth-callback"),
+]
