@@ -194,6 +194,46 @@ def _delete(queryset) -> int:
     return queryset.delete()[1].get(queryset.model._meta.label, 0)
 
 
+# Kept by workspace_data_delete: the audit log, settings without personal data, the Owners.
+_WORKSPACE_DELETE_KEEPS = {
+    "privacy.auditentry",
+    "privacy.retentionpolicy",
+    "workspaces.rolemapping",
+    "workspaces.workspacemembership",
+}
+
+
+def _tenant_models(*, exclude: set[str]) -> list:
+    """Models with a ``workspace`` key to Workspace (tenant-owned), but those excluded."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        field = next((f for f in model._meta.concrete_fields if f.name == "workspace"), None)
+        if field is not None and field.related_model is Workspace and model._meta.label_lower not in exclude:
+            found.append(model)
+    return found
+
+
+def _person_rows_elsewhere(*, workspace: Workspace, person, skip: set[str]) -> dict[str, int]:
+    """Delete the person's rows in tenant tables not handled explicitly.
+
+    A row is the person's when a user key on it cascades from the account (deleting the
+    account would delete it); keys that are SET_NULL (e.g. "changed by") are left alone.
+    """
+    from django.db.models import CASCADE
+
+    counts: dict[str, int] = {}
+    for model in _tenant_models(exclude=skip):
+        for field in model._meta.concrete_fields:
+            remote = getattr(field, "remote_field", None)
+            if field.related_model is User and remote is not None and remote.on_delete is CASCADE:
+                deleted = _delete(model._default_manager.filter(workspace=workspace, **{field.name: person}))
+                if deleted:
+                    counts[model._meta.label_lower] = counts.get(model._meta.label_lower, 0) + deleted
+    return counts
+
+
 def _account_is_only_here(*, user, workspace: Workspace) -> bool:
     """True when the account belongs to no other workspace and is not an operator."""
     if user.is_superuser:
@@ -225,6 +265,20 @@ def person_delete(*, workspace: Workspace, person, actor) -> dict[str, int | boo
             "workspace_memberships": _delete(WorkspaceMembership.objects.filter(workspace=workspace, user=person)),
             "lti_identities": _delete(LtiIdentity.objects.filter(workspace=workspace, user=person)),
         }
+        counts.update(
+            _person_rows_elsewhere(
+                workspace=workspace,
+                person=person,
+                skip={
+                    "integrations.launchevent",
+                    "workspaces.rolechange",
+                    "workspaces.groupmembership",
+                    "workspaces.workspacemembership",
+                    "integrations.ltiidentity",
+                    "privacy.auditentry",
+                },
+            )
+        )
         target = f"user:{person.pk}"
         account_deleted = False
         if only_here:
@@ -321,6 +375,12 @@ def workspace_data_delete(*, workspace: Workspace, actor) -> dict[str, int]:
                 WorkspaceMembership.objects.filter(workspace=workspace).exclude(role=WorkspaceRole.OWNER)
             ),
         }
+        # Every other tenant-owned table (each has a ``workspace`` key, by convention), so
+        # data added by later features is deleted too without a change here.
+        for model in _tenant_models(exclude=_WORKSPACE_DELETE_KEEPS):
+            deleted = _delete(model._default_manager.filter(workspace=workspace))
+            if deleted:
+                counts[model._meta.label_lower] = deleted
         orphans = (
             User.objects.filter(pk__in=people - owners, is_superuser=False)
             .exclude(workspace_memberships__isnull=False)
