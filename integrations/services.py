@@ -2,10 +2,12 @@
 
 from urllib.parse import urlsplit
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import LtiDeployment, LtiRegistration
+from integrations.selectors import deployment_cache_key
 from privacy.audit import audit_record
 from workspaces.models import Workspace
 
@@ -74,6 +76,12 @@ def registration_save(*, registration: LtiRegistration) -> LtiRegistration:
     return registration
 
 
+def _deployment_forget(deployment: LtiDeployment) -> None:
+    """Drop the launch path's cached status of a deployment once the change commits."""
+    key = deployment_cache_key(registration_id=deployment.registration_id, deployment_id=deployment.deployment_id)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
 def deployment_create(*, registration: LtiRegistration, deployment_id: str, approved_by=None) -> LtiDeployment:
     """Add an approved deployment by hand or from automation (lti_register)."""
     with transaction.atomic():
@@ -87,6 +95,7 @@ def deployment_create(*, registration: LtiRegistration, deployment_id: str, appr
                 "approved_by": approved_by,
             },
         )
+        _deployment_forget(deployment)
         audit_record(
             workspace_id=registration.workspace_id,
             action="lti.deployment.created",
@@ -146,6 +155,7 @@ def deployment_set_status(*, deployment: LtiDeployment, status: str, actor) -> L
             deployment.approved_at = timezone.now()
             deployment.approved_by = actor
         deployment.save(update_fields=["status", "approved_at", "approved_by"])
+        _deployment_forget(deployment)
         audit_record(
             workspace_id=deployment.workspace_id,
             action="lti.deployment.status_changed",

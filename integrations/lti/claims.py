@@ -20,7 +20,9 @@ CLAIM_CUSTOM = LTI + "custom"
 CLAIM_TOOL_PLATFORM = LTI + "tool_platform"
 
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
-SUPPORTED_MESSAGE_TYPES = (RESOURCE_LINK_REQUEST,)
+# 1EdTech LTI Data Privacy launch: shows the person what is stored about them.
+DATA_PRIVACY_LAUNCH_REQUEST = "DataPrivacyLaunchRequest"
+SUPPORTED_MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DATA_PRIVACY_LAUNCH_REQUEST)
 LTI_VERSION = "1.3.0"
 
 # Custom fields the developer-key configuration asks Canvas to substitute.

@@ -14,10 +14,11 @@ from django.db import connection, transaction
 from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
-from integrations.lti.claims import LaunchData, minimise_launch
+from integrations.lti.claims import CLAIM_MESSAGE_TYPE, DATA_PRIVACY_LAUNCH_REQUEST, LaunchData, minimise_launch
 from integrations.lti.errors import LaunchRefused
 from integrations.lti.validation import validate_id_token
 from integrations.models import LaunchEvent, LoginAttempt, LtiDeployment, LtiIdentity, LtiRegistration
+from integrations.selectors import deployment_for_launch
 from integrations.services import deployment_record_first_launch
 from privacy.audit import audit_record
 from workspaces.roles import classify_lti_roles, map_roles
@@ -174,7 +175,36 @@ class PendingLaunch:
     deployment: LtiDeployment
 
 
-def launch_complete(*, attempt: LoginAttempt, id_token: str, request_origin: str = "") -> LaunchResult | PendingLaunch:
+@dataclass(frozen=True)
+class DataPrivacyLaunch:
+    """A validated DataPrivacyLaunchRequest: show the person what is stored about them."""
+
+    user: object | None
+    workspace: object
+    event: LaunchEvent
+
+
+def _data_privacy_launch(*, registration: LtiRegistration, data: LaunchData) -> DataPrivacyLaunch:
+    """Find (never create) the person; nothing else is written but the launch event."""
+    identity = (
+        LtiIdentity.objects.select_related("user")
+        .filter(workspace_id=registration.workspace_id, registration=registration, sub=data.sub)
+        .first()
+    )
+    user = identity.user if identity else None
+    event = launch_event_record(
+        outcome=LaunchEvent.Outcome.ACCEPTED,
+        reason="data_privacy",
+        registration=registration,
+        deployment_id=data.deployment_id,
+        user=user,
+    )
+    return DataPrivacyLaunch(user=user, workspace=registration.workspace, event=event)
+
+
+def launch_complete(
+    *, attempt: LoginAttempt, id_token: str, request_origin: str = ""
+) -> LaunchResult | PendingLaunch | DataPrivacyLaunch:
     """Validate the id_token for ``attempt`` and sign the person in.
 
     In one transaction: consume the login (single use of state and nonce), record or
@@ -198,7 +228,7 @@ def launch_complete(*, attempt: LoginAttempt, id_token: str, request_origin: str
         consumed = LoginAttempt.objects.filter(pk=attempt.pk, consumed_at__isnull=True).update(consumed_at=now)
         if consumed != 1:
             raise LaunchRefused("nonce_replayed")
-        deployment = LtiDeployment.objects.filter(registration=registration, deployment_id=data.deployment_id).first()
+        deployment = deployment_for_launch(registration_id=registration.pk, deployment_id=data.deployment_id)
         if deployment is None:
             deployment = deployment_record_first_launch(
                 registration=registration, data=data, launch_origin=request_origin
@@ -208,6 +238,8 @@ def launch_complete(*, attempt: LoginAttempt, id_token: str, request_origin: str
         if deployment.status != LtiDeployment.Status.APPROVED:
             raise LaunchRefused("deployment_disabled")
         workspace = registration.workspace
+        if claims[CLAIM_MESSAGE_TYPE] == DATA_PRIVACY_LAUNCH_REQUEST:
+            return _data_privacy_launch(registration=registration, data=data)
         user, ws_role, ws_pinned, new_person = _person_upsert(registration=registration, data=data)
         course = LmsGroupRef(
             context_id=data.context_id,

@@ -126,7 +126,8 @@ def check_lti_claims(claims: dict) -> None:
     ):
         raise LaunchRefused("resource_link_missing")
     context = claims.get(c.CLAIM_CONTEXT)
-    if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
+    valid_context = isinstance(context, dict) and isinstance(context.get("id"), str) and context["id"]
+    if message_type == c.RESOURCE_LINK_REQUEST and not valid_context:
         raise LaunchRefused("context_missing")
     target = claims.get(c.CLAIM_TARGET_LINK_URI)
     if not isinstance(target, str) or not target:

@@ -151,9 +151,19 @@ def launch(request: HttpRequest) -> HttpResponse:
         )
         response.frame_origins = _frame_origins(request, registration.workspace)
         return response
+    if isinstance(result, services.DataPrivacyLaunch):
+        if result.user is None:
+            response = render(request, "lti/privacy_nothing_stored.html", {"workspace": result.workspace})
+            response.frame_origins = _frame_origins(request, registration.workspace)
+            return response
+        target = reverse("privacy:my-data", kwargs={"workspace_uuid": result.workspace.uuid})
+        user = result.user
+    else:
+        target = reverse("workspaces:group-detail", kwargs={"group_uuid": result.group_uuid})
+        user = result.user
     request.lti_launch = True
-    login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-    response = HttpResponseRedirect(reverse("workspaces:group-detail", kwargs={"group_uuid": result.group_uuid}))
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    response = HttpResponseRedirect(target)
     response.delete_cookie(
         STATE_COOKIE_PREFIX + state[:64], **{k: v for k, v in _cookie_kwargs().items() if k != "secure"}
     )

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from integrations.models import LaunchEvent, LoginAttempt, LtiIdentity
 from tests.integrations.platform import LTI
@@ -120,3 +121,42 @@ def test_two_courses_in_two_tabs_do_not_overwrite_each_other(client, platform):
     assert landed_b["Location"] == f"/groups/{group_b.uuid}/"
     assert b"Course B" in client.get(landed_b["Location"], secure=True).content
     assert b"LTI 1.3 Test Course" in client.get(landed_a["Location"], secure=True).content
+
+
+def test_data_privacy_launch_shows_a_known_person_their_data(client, platform, tenants):
+    platform.full_launch(client)
+    other = Client()
+    response, _ = platform.full_launch(
+        other, **{LTI + "message_type": "DataPrivacyLaunchRequest", LTI + "context": None}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/privacy/me/{tenants[0].workspace.uuid}/"
+    page = other.get(response["Location"], secure=True)
+    assert page.status_code == 200
+    assert b"canvasstudent@russfeld.me" in page.content
+    assert LaunchEvent.objects.order_by("-pk").first().reason == "data_privacy"
+    assert Group.objects.count() == 1 and User.objects.filter(lti_identities__isnull=False).count() == 1
+
+
+def test_data_privacy_launch_of_an_unknown_person_creates_nothing(client, platform):
+    before = (User.objects.count(), Group.objects.count(), GroupMembership.objects.count())
+    response, _ = platform.full_launch(client, **{LTI + "message_type": "DataPrivacyLaunchRequest"})
+    assert response.status_code == 200
+    assert b"Nothing is stored about you" in response.content
+    assert (User.objects.count(), Group.objects.count(), GroupMembership.objects.count()) == before
+    assert LtiIdentity.objects.count() == 0
+
+
+def test_disabling_a_deployment_takes_effect_at_the_next_launch(
+    client, platform, tenants, django_capture_on_commit_callbacks
+):
+    from integrations.models import LtiDeployment
+    from integrations.services import deployment_set_status
+
+    assert platform.full_launch(client)[0].status_code == 302  # the deployment's status is now cached
+    deployment = LtiDeployment.objects.get(deployment_id=platform.deployment_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment_set_status(deployment=deployment, status=LtiDeployment.Status.DISABLED, actor=tenants[0].owner)
+    response, _ = platform.full_launch(Client())
+    assert response.status_code == 403
+    assert b"deployment_disabled" in response.content
