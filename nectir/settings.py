@@ -222,6 +222,8 @@ CANVAS_SYNC_STALE_SECONDS = env.int("CANVAS_SYNC_STALE_SECONDS", default=30 * 60
 CANVAS_SYNC_TASK_MAX_RETRIES = env.int("CANVAS_SYNC_TASK_MAX_RETRIES", default=3)
 # Plain-http Canvas URLs are refused except on a loopback host when this is on (local work, tests).
 CANVAS_ALLOW_LOOPBACK_HTTP = env.bool("CANVAS_ALLOW_LOOPBACK_HTTP", default=LOCAL_HTTP)
+# Compute passage embeddings at the end of each sync that changed something (assistant.embeddings).
+CANVAS_EMBED_AFTER_SYNC = env.bool("CANVAS_EMBED_AFTER_SYNC", default=True)
 # httpx logs every URL at INFO: file links carry a verifier, so keep it at WARNING.
 LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})
 CELERY_BEAT_SCHEDULE["canvas-sync-all"] = {"task": "canvas.sync_all", "schedule": CANVAS_SYNC_INTERVAL_SECONDS}

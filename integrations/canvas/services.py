@@ -260,35 +260,40 @@ def canvas_token_refresh(*, connection_id: int, force: bool = False, stale_token
                 workspace_id=connection.workspace_id,
             )
         except (canvas.CanvasInvalidGrant, canvas.CanvasInvalidClient) as exc:
-            reauth = isinstance(exc, canvas.CanvasInvalidGrant)
-            message = (
-                "Canvas no longer accepts this authorization (refresh token not found): authorize again."
-                if reauth
-                else "Canvas rejected the client ID or secret while refreshing: check the developer key."
+            failure = exc
+        else:
+            failure = None
+        if failure is None:
+            now = timezone.now()
+            connection.access_token = grant.access_token
+            if grant.refresh_token:
+                connection.refresh_token = grant.refresh_token
+            connection.token_expires_at = now + timedelta(seconds=grant.expires_in) if grant.expires_in else None
+            connection.last_refresh_at = now
+            if connection.status != CanvasConnection.Status.CONFIG_ERROR:
+                connection.status = CanvasConnection.Status.CONNECTED
+            connection.save(
+                update_fields=["access_token", "refresh_token", "token_expires_at", "last_refresh_at", "status"]
             )
-            status = CanvasConnection.Status.REAUTH_REQUIRED if reauth else CanvasConnection.Status.CONFIG_ERROR
-            CanvasConnection.objects.filter(pk=connection.pk).update(
-                access_token="", status=status, last_error=message, last_error_at=timezone.now()
-            )
-            audit_record(
-                workspace_id=connection.workspace_id,
-                action="canvas.token_refresh_failed",
-                target=f"canvas_connection:{connection.pk}",
-                details={"reason": exc.error or type(exc).__name__},
-            )
-            raise canvas.CanvasReauthRequired(message) from exc
-        now = timezone.now()
-        connection.access_token = grant.access_token
-        if grant.refresh_token:
-            connection.refresh_token = grant.refresh_token
-        connection.token_expires_at = now + timedelta(seconds=grant.expires_in) if grant.expires_in else None
-        connection.last_refresh_at = now
-        if connection.status != CanvasConnection.Status.CONFIG_ERROR:
-            connection.status = CanvasConnection.Status.CONNECTED
-        connection.save(
-            update_fields=["access_token", "refresh_token", "token_expires_at", "last_refresh_at", "status"]
-        )
-        return grant.access_token
+            return grant.access_token
+    # Outside the transaction: the failure must stay recorded while the error propagates.
+    reauth = isinstance(failure, canvas.CanvasInvalidGrant)
+    message = (
+        "Canvas no longer accepts this authorization (refresh token not found): authorize again."
+        if reauth
+        else "Canvas rejected the client ID or secret while refreshing: check the developer key."
+    )
+    status = CanvasConnection.Status.REAUTH_REQUIRED if reauth else CanvasConnection.Status.CONFIG_ERROR
+    CanvasConnection.objects.filter(pk=connection_id).update(
+        access_token="", status=status, last_error=message, last_error_at=timezone.now()
+    )
+    audit_record(
+        workspace_id=connection.workspace_id,
+        action="canvas.token_refresh_failed",
+        target=f"canvas_connection:{connection_id}",
+        details={"reason": failure.error or type(failure).__name__},
+    )
+    raise canvas.CanvasReauthRequired(message) from failure
 
 
 class ConnectionTokens:

@@ -560,8 +560,9 @@ def course_sync_run(*, course_sync_id: int, transport=None, sleep=None) -> dict[
         last_error_at=None,
         last_stats=stats,
     )
+    if settings.CANVAS_EMBED_AFTER_SYNC and (stats["created"] or stats["updated"]):
+        stats["embedded"] = embed_pending(group_id=link.group_id)
     audit_record(action="canvas.sync_completed", details=stats, **audit)
-    embed_pending(group_id=link.group_id)
     return {"status": "succeeded", **stats}
 
 
