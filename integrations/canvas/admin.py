@@ -163,32 +163,32 @@ class CanvasConnectionAdmin(_PostActionsMixin, WorkspaceScopedAdmin):
         ]
 
     def authorize_view(self, request, object_id):
+        connection = self._object_for_action(request, object_id)  # 404 / 403 before anything else
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        connection = self._object_for_action(request, object_id)
         url = services.canvas_oauth_start(connection=connection, user=request.user, session=request.session)
         return HttpResponseRedirect(url)
 
     def test_view(self, request, object_id):
+        connection = self._object_for_action(request, object_id)  # 404 / 403 before anything else
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        connection = self._object_for_action(request, object_id)
         outcome = services.canvas_connection_test(connection=connection, actor=request.user)
         self.message_user(request, outcome.message, messages.SUCCESS if outcome.ok else messages.ERROR)
         return self._back(connection)
 
     def disconnect_view(self, request, object_id):
+        connection = self._object_for_action(request, object_id)  # 404 / 403 before anything else
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        connection = self._object_for_action(request, object_id)
         outcome = services.canvas_disconnect(connection=connection, actor=request.user)
         self.message_user(request, outcome.message, messages.SUCCESS if outcome.ok else messages.WARNING)
         return self._back(connection)
 
     def sync_view(self, request, object_id):
+        connection = self._object_for_action(request, object_id)  # 404 / 403 before anything else
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        connection = self._object_for_action(request, object_id)
         if connection.status != CanvasConnection.Status.CONNECTED:
             self.message_user(request, "Authorize with Canvas before syncing.", messages.ERROR)
             return self._back(connection)
@@ -289,9 +289,9 @@ class CanvasCourseSyncAdmin(_PostActionsMixin, WorkspaceScopedAdmin):
         ]
 
     def sync_view(self, request, object_id):
+        link = self._object_for_action(request, object_id)  # 404 / 403 before anything else
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        link = self._object_for_action(request, object_id)
         if services.course_sync_request(course_sync=link, actor=request.user):
             self.message_user(request, "Sync queued.", messages.SUCCESS)
         else:
