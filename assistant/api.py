@@ -46,7 +46,9 @@ class GroupAssistantsView(APIView):
         group, _ = group_get_for_user(user=request.user, group_uuid=group_uuid)
         services.assistant_get_or_create_for_group(group=group)
         assistants = list(selectors.assistant_list_for_group(group=group).select_related("group"))
-        data = AssistantSerializer(assistants, many=True, context={"modes": _modes(assistants)}).data
+        staff_can_read = services.workspace_settings_get(workspace_id=group.workspace_id).staff_can_read_conversations
+        context = {"modes": _modes(assistants), "staff_can_read_conversations": staff_can_read}
+        data = AssistantSerializer(assistants, many=True, context=context).data
         return Response(data)
 
 

@@ -10,10 +10,23 @@ class AssistantSerializer(serializers.ModelSerializer):
     group = serializers.UUIDField(source="group.uuid", read_only=True)
     mode = serializers.SerializerMethodField()
     mode_label = serializers.SerializerMethodField()
+    staff_can_read_conversations = serializers.SerializerMethodField()
 
     class Meta:
         model = Assistant
-        fields = ["uuid", "name", "group", "is_default", "allow_general_knowledge", "mode", "mode_label"]
+        fields = [
+            "uuid",
+            "name",
+            "group",
+            "is_default",
+            "allow_general_knowledge",
+            "mode",
+            "mode_label",
+            "staff_can_read_conversations",
+        ]
+
+    def get_staff_can_read_conversations(self, obj) -> bool:
+        return self.context["staff_can_read_conversations"]
 
     def get_mode(self, obj) -> str:
         return self.context["modes"][obj.pk]["mode"]

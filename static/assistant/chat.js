@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   const root = document.getElementById("group-content");
-  if (!root || !root.dataset.assistant) return;
+  if (!root || !root.dataset.assistantsUrl) return;
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const log = document.getElementById("chat-log");
   const statusLine = document.getElementById("chat-status");
@@ -16,6 +16,26 @@
   let busy = false;
 
   function conversationUrl(uuid) { return root.dataset.conversationUrlTemplate.replace(blank, uuid); }
+  const urls = { conversations: "", history: "" };
+
+  async function loadAssistant() {
+    const assistants = await api("GET", root.dataset.assistantsUrl);
+    const assistant = assistants[0];
+    urls.conversations = root.dataset.conversationsUrlTemplate.replace(blank, assistant.uuid);
+    urls.history = root.dataset.historyUrlTemplate.replace(blank, assistant.uuid);
+    document.getElementById("assistant-heading").textContent = assistant.name;
+    const mode = document.getElementById("assistant-mode");
+    mode.className = "mode mode-" + assistant.mode;
+    mode.textContent = "";
+    const strong = document.createElement("strong");
+    strong.textContent = assistant.mode === "offline" ? "Offline mode: " : "AI mode: ";
+    mode.appendChild(strong);
+    mode.appendChild(document.createTextNode(assistant.mode === "offline"
+      ? "answers quote this course's materials word for word, with numbered sources; nothing is generated."
+      : "answers are written by an AI model (" + assistant.mode_label.replace(/^AI mode: /, "") + ") from this course's materials, with numbered sources. Check important details in the sources."));
+    document.getElementById("staff-notice").hidden = !assistant.staff_can_read_conversations;
+    root.dataset.ready = "true";
+  }
 
   async function api(method, url, body) {
     const response = await fetch(url, {
@@ -133,7 +153,7 @@
 
   async function ask(question) {
     if (!conversation) {
-      conversation = (await api("POST", root.dataset.conversationsUrl)).uuid;
+      conversation = (await api("POST", urls.conversations)).uuid;
     }
     addBubble("user", question);
     const answerBubble = addBubble("assistant", "");
@@ -188,7 +208,7 @@
 
   async function loadHistory() {
     try {
-      const items = await api("GET", root.dataset.conversationsUrl);
+      const items = await api("GET", urls.conversations);
       const list = Array.isArray(items) ? items : (items.results || []);
       historyList.textContent = "";
       if (!list.length) { const li = document.createElement("li"); li.textContent = "No conversations yet."; historyList.appendChild(li); }
@@ -215,9 +235,11 @@
 
   document.getElementById("delete-history").addEventListener("click", async function () {
     if (!window.confirm("Delete all your conversations with this assistant?")) return;
-    await api("DELETE", root.dataset.historyUrl);
+    await api("DELETE", urls.history);
     conversation = null; log.textContent = ""; say("All your conversations were deleted."); loadHistory();
   });
 
-  loadHistory();
+  loadAssistant().then(loadHistory).catch(function (err) {
+    document.getElementById("assistant-mode").textContent = "The course assistant could not be loaded: " + err.message;
+  });
 })();

@@ -20,6 +20,7 @@ def test_list_assistants_creates_the_default_one(client, courses, tenants):
             "allow_general_knowledge": False,
             "mode": "offline",
             "mode_label": "Offline mode: quotes the course materials, generates nothing",
+            "staff_can_read_conversations": False,
         }
     ]
 
@@ -126,6 +127,7 @@ def test_group_page_shows_the_chat_and_the_mode(client, courses, tenants):
     response = client.get(f"/groups/{courses['bio101'].uuid}/", secure=True)
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="ask-form"' in html and "Offline mode:" in html
-    assert "instructors and facilitators read conversations" not in html
+    assert 'id="ask-form"' in html
+    assert f'data-assistants-url="/api/assistant/groups/{courses["bio101"].uuid}/assistants/"' in html
+    assert 'id="staff-notice" hidden' in html
     assert "Assistant settings" not in html

@@ -41,7 +41,9 @@ def test_launch_ask_and_see_a_cited_answer(transactional_db, live_server, platfo
         browser.get(f"{live_server.url}/healthz")
         browser.add_cookie(settings.SESSION_COOKIE_NAME, session_cookie)
         browser.get(f"{live_server.url}{response['Location']}")
+        browser.wait_for("return document.getElementById('group-content').dataset.ready")
         assert "Offline mode" in browser.run("return document.getElementById('assistant-mode').textContent")
+        assert browser.run("return document.getElementById('staff-notice').hidden") is True
         browser.type("#question", "Where does the Calvin cycle run?\n")  # Enter sends (keyboard only)
         browser.wait_for("return document.querySelector('.msg-assistant[data-status=answered] .sources a')")
         answer = browser.run("return document.querySelector('.msg-assistant .msg-body').innerText")

@@ -137,5 +137,5 @@ def test_staff_reading_is_off_by_default_and_announced_when_on(client, courses, 
     )
     assert client.get(url, secure=True).status_code == 200
     client.force_login(a.member)
-    page = client.get(f"/groups/{group.uuid}/", secure=True).content.decode()
-    assert "instructors and facilitators read conversations" in page
+    listed = client.get(f"/api/assistant/groups/{group.uuid}/assistants/", secure=True).json()
+    assert listed[0]["staff_can_read_conversations"] is True
