@@ -107,6 +107,8 @@ class FakeCanvasState:
         self.faults: list[Fault] = []
         self.log: list[dict] = []
         self.rate_remaining = 700.0
+        self.rate_checked_at = time.monotonic()
+        self.request_cost = 0.05
         self.include_syllabus = True
         self.courses_list = [{"id": course_id, "name": COURSE["name"], "course_code": COURSE["course_code"]}]
         self.syllabus_body = COURSE["syllabus_body"]
@@ -290,9 +292,14 @@ class Handler(BaseHTTPRequestHandler):
             body = body.encode()
         headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
         with self.state.lock:
-            self.state.rate_remaining = max(0.0, self.state.rate_remaining - 1.5)
+            # Canvas's leaky bucket: 700 units, leaking back at 10 units/s; a cheap GET costs little.
+            now = time.monotonic()
+            refill = (now - self.state.rate_checked_at) * 10.0
+            self.state.rate_checked_at = now
+            self.state.rate_remaining = min(700.0, self.state.rate_remaining + refill)
+            self.state.rate_remaining = max(0.0, self.state.rate_remaining - self.state.request_cost)
             remaining = self.state.rate_remaining
-        headers.setdefault("X-Request-Cost", "1.5")
+        headers.setdefault("X-Request-Cost", f"{self.state.request_cost}")
         headers.setdefault("X-Rate-Limit-Remaining", f"{remaining:.2f}")
         self.send_response(status)
         for key, value in headers.items():
