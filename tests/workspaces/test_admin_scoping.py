@@ -7,13 +7,29 @@ outsiders never get past the login page.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 
+from assistant.models import Assistant, AssistantWorkspaceSettings, KnowledgeItem, ProviderConfig
+from assistant.services import (
+    assistant_get_or_create_for_group,
+    assistant_update,
+    knowledge_upload_create,
+    workspace_settings_get,
+)
+from integrations.canvas import client as canvas_client
+from integrations.canvas import services as canvas_services
+from integrations.canvas.models import CanvasApiRequestCount, CanvasConnection, CanvasCourseSync, CanvasOAuthState
+from integrations.canvas.usage import request_counts_add
 from integrations.models import LaunchEvent, LtiDeployment, LtiIdentity, LtiRegistration, ToolKey
+from privacy.models import AuditEntry, DataAccessLink, RetentionPolicy
+from privacy.services import data_access_link_create, retention_policy_save
 from workspaces.models import (
     Group,
     GroupMembership,
@@ -72,6 +88,53 @@ MODELS = {
         AdminModel(
             "integrations", "ltiidentity", LtiIdentity, "workspace", O, NONE, NONE, NONE, ("Alpha Stud", "Beta Stud")
         ),
+        # privacy/admin.py: the audit log and share links are the Owners'; Editors see retention, Owners set it.
+        AdminModel(
+            "privacy", "auditentry", AuditEntry, "workspace", O, NONE, NONE, NONE, ("alpha-owner", "beta-owner")
+        ),
+        AdminModel("privacy", "retentionpolicy", RetentionPolicy, "workspace", OE, O, O, NONE),
+        AdminModel("privacy", "dataaccesslink", DataAccessLink, "workspace", O, NONE, NONE, NONE),
+        # integrations/canvas/admin.py: Owners and Editors connect Canvas and link courses; counts are the Owners'.
+        AdminModel(
+            "integrations",
+            "canvasconnection",
+            CanvasConnection,
+            "workspace",
+            OE,
+            OE,
+            OE,
+            OE,
+            ("alpha-canvas", "beta-canvas"),
+        ),
+        AdminModel(
+            "integrations",
+            "canvascoursesync",
+            CanvasCourseSync,
+            "workspace",
+            OE,
+            OE,
+            OE,
+            OE,
+            ("Alpha Cell", "Beta Cell"),
+        ),
+        AdminModel(
+            "integrations",
+            "canvasapirequestcount",
+            CanvasApiRequestCount,
+            "workspace",
+            O,
+            NONE,
+            NONE,
+            NONE,
+            ("/pages", "/files"),
+        ),
+        # assistant/admin.py: Owners and Editors choose providers and settings; assistants come with their group.
+        AdminModel("assistant", "providerconfig", ProviderConfig, "workspace", OE, OE, OE, OE),
+        AdminModel("assistant", "assistantworkspacesettings", AssistantWorkspaceSettings, "workspace", OE, OE, OE, OE),
+        AdminModel("assistant", "assistant", Assistant, "workspace", OE, OE, NONE, OE, ("Alpha Study", "Beta Study")),
+        AdminModel(
+            "assistant", "knowledgeitem", KnowledgeItem, "workspace", OE, NONE, NONE, NONE, ("Alpha Syll", "Beta Syll")
+        ),
     ]
 }
 TENANT_MODELS = list(MODELS)
@@ -80,8 +143,30 @@ VIEWABLE = [(role, name) for role in ADMIN_ROLES for name, m in MODELS.items() i
 # Text that only ever appears on a page because of beta's data.
 BETA_MARKERS = [b"Beta University", b"Beta Biology", b"Beta Section", b"beta-owner", b"beta-editor", b"beta-member"]
 BETA_MARKERS += [b"9:beta", b"Beta Student", b"beta.edu"]
+BETA_MARKERS += [b"beta-canvas", b"Beta Teacher", b"Beta Cell Biology", b"GET /api/v1/courses/:course_id/files"]
+BETA_MARKERS += [b"Beta OpenAI", b"beta-llm", b"Beta Study Buddy", b"Beta Syllabus"]
+APPS = ["workspaces", "integrations", "privacy", "assistant"]
 
 TOOLKEY_URL = "/admin/integrations/toolkey/"
+
+# The admins' own buttons (get_urls): (model, URL name, permission they need, GET status on an own object).
+CUSTOM_URLS = [
+    ("canvasconnection", "integrations_canvas_authorize", "change", 405),
+    ("canvasconnection", "integrations_canvas_test", "change", 405),
+    ("canvasconnection", "integrations_canvas_disconnect", "change", 405),
+    ("canvasconnection", "integrations_canvas_sync_all", "change", 405),
+    ("canvascoursesync", "integrations_canvascoursesync_sync", "change", 405),
+    ("canvascoursesync", "integrations_canvascoursesync_pick", "change", 200),
+    ("canvascoursesync", "integrations_canvascoursesync_content", "view", 200),
+]
+# The admins' own bulk actions (besides delete_selected).
+CUSTOM_ACTIONS = [
+    ("ltideployment", "approve"),
+    ("ltideployment", "disable"),
+    ("auditentry", "export_csv"),
+    ("dataaccesslink", "revoke"),
+    ("canvascoursesync", "sync_now"),
+]
 
 
 @dataclass
@@ -134,6 +219,7 @@ def _populate(tenant, deployment):
         group=course,
     )
     return {
+        **_populate_privacy_canvas_assistant(tenant, course),
         "workspace": ws,
         "workspacemembership": WorkspaceMembership.objects.get(workspace=ws, user=tenant.member),
         "group": course,
@@ -144,6 +230,80 @@ def _populate(tenant, deployment):
         "ltideployment": deployment,
         "launchevent": event,
         "ltiidentity": identity,
+    }
+
+
+# What each tenant's Canvas import has read so far (one endpoint each, so search can tell them apart).
+CANVAS_ENDPOINT = {"alpha": "GET /api/v1/courses/:course_id/pages", "beta": "GET /api/v1/courses/:course_id/files"}
+
+
+def _populate_privacy_canvas_assistant(tenant, course):
+    ws, slug, owner = tenant.workspace, tenant.workspace.slug, tenant.owner
+    title = slug.title()
+    # privacy: the Owner sets retention (audited) and shares the data-access page.
+    retention_policy_save(
+        policy=RetentionPolicy(workspace=ws, launch_event_days=60, audit_entry_days=730, inactive_membership_days=120),
+        actor=owner,
+    )
+    data_access_link_create(workspace=ws, actor=owner)
+    # Canvas: a connection that was authorized, a course link, and the requests an import made.
+    connection = canvas_services.canvas_connection_save(
+        connection=CanvasConnection(
+            workspace=ws, instance_url=f"https://{slug}-canvas.instructure.com", client_id=f"1000000000{ws.pk:04d}"
+        ),
+        new_secret=f"{slug}-client-secret",
+        actor=owner,
+    )
+    connection.status = CanvasConnection.Status.CONNECTED
+    connection.access_token, connection.refresh_token = f"{slug}-access-token", f"{slug}-refresh-token"
+    connection.token_expires_at = timezone.now() + timedelta(hours=1)
+    connection.canvas_user_id, connection.canvas_user_name = "42", f"{title} Teacher"
+    connection.scopes = list(canvas_client.SCOPES)
+    connection.save()
+    link = canvas_services.course_link_set(
+        group=course, course_id=str(5000 + ws.pk), course_name=f"{title} Cell Biology", actor=owner
+    )
+    request_counts_add(workspace_id=ws.pk, counts={CANVAS_ENDPOINT[slug]: 12})
+    # assistant: a provider chosen for the workspace, the course's assistant and an uploaded syllabus.
+    provider = ProviderConfig(
+        workspace=ws,
+        name=f"{title} OpenAI",
+        kind=ProviderConfig.Kind.OPENAI_COMPATIBLE,
+        base_url=f"https://{slug}-llm.example.org/v1",
+        model="gpt-4o-mini",
+        api_key=f"sk-{slug}-api-key",
+    )
+    provider.full_clean()
+    provider.save()
+    settings = workspace_settings_get(workspace_id=ws.pk)
+    settings.provider = provider
+    settings.full_clean()
+    settings.save()
+    assistant = assistant_update(
+        assistant=assistant_get_or_create_for_group(group=course),
+        name=f"{title} Study Buddy",
+        instructions="Answer from the course materials; be concise.",
+        allow_general_knowledge=False,
+        use_all_knowledge=True,
+        item_ids=[],
+    )
+    item = knowledge_upload_create(
+        group=course,
+        name="syllabus.txt",
+        data=f"{title} Biology syllabus. Labs count for 40 percent of the grade.".encode(),
+        title=f"{title} Syllabus",
+    )
+    return {
+        "auditentry": AuditEntry.objects.get(workspace=ws, action="privacy.retention.changed"),
+        "retentionpolicy": RetentionPolicy.objects.get(workspace=ws),
+        "dataaccesslink": DataAccessLink.objects.get(workspace=ws),
+        "canvasconnection": connection,
+        "canvascoursesync": link,
+        "canvasapirequestcount": CanvasApiRequestCount.objects.get(workspace=ws),
+        "providerconfig": provider,
+        "assistantworkspacesettings": settings,
+        "assistant": assistant,
+        "knowledgeitem": item,
     }
 
 
@@ -160,6 +320,23 @@ def world(tenants, deployments):
     )
     orphan = LaunchEvent.objects.create(outcome="rejected", reason="unknown_issuer", issuer="https://evil.example")
     return World(tenants=tenants, objects=objects, superuser=superuser, toolkey=toolkey, orphan_event=orphan)
+
+
+@pytest.fixture(autouse=True)
+def canvas_calls(monkeypatch):
+    """Canvas is never reached from these tests: revocations and course lists are recorded instead."""
+    calls = []
+
+    def revoke(*, base_url, access_token, workspace_id=None, transport=None):
+        calls.append(("revoke", base_url, access_token))
+
+    def course_list(*, connection):
+        calls.append(("courses", connection.instance_url, connection.access_token))
+        return [{"id": "777", "name": "Genetics", "code": "GEN1"}]
+
+    monkeypatch.setattr(canvas_client, "oauth_revoke", revoke)
+    monkeypatch.setattr(canvas_services, "canvas_course_list", course_list)
+    return calls
 
 
 @pytest.fixture
@@ -225,11 +402,12 @@ def test_admin_login_demoted_editor_is_locked_out(client, world):
 
 
 def _every_admin_url(world):
-    urls = ["/admin/", "/admin/workspaces/", "/admin/integrations/", TOOLKEY_URL]
+    urls = ["/admin/", *(f"/admin/{app}/" for app in APPS), TOOLKEY_URL]
     own = world.objects["alpha"]
     for name, m in MODELS.items():
         urls += [m.url("changelist"), m.url("add"), m.url("change", own[name].pk), m.url("delete", own[name].pk)]
         urls.append(m.url("history", own[name].pk))
+    urls += [reverse(f"admin:{url_name}", args=[own[name].pk]) for name, url_name, _perm, _get in CUSTOM_URLS]
     urls.append("/admin/autocomplete/?app_label=workspaces&model_name=groupmembership&field_name=group&term=")
     return urls
 
@@ -272,7 +450,7 @@ def test_admin_index_superuser_sees_every_model(as_user):
 
 
 @pytest.mark.parametrize("role", ADMIN_ROLES)
-@pytest.mark.parametrize("app", ["workspaces", "integrations"])
+@pytest.mark.parametrize("app", APPS)
 def test_admin_app_index_lists_the_models_the_role_may_see(as_user, role, app):
     response = as_user(role).get(f"/admin/{app}/")
     assert response.status_code == 200
@@ -346,12 +524,13 @@ def test_admin_list_filters_offer_no_other_workspace(as_user, world, role, name)
     assert_no_beta(response)
 
 
-@pytest.mark.parametrize("role", ADMIN_ROLES)
-def test_admin_filtering_on_another_workspace_shows_nothing(as_user, world, role):
+@pytest.mark.parametrize(("role", "name"), [(r, n) for r, n in VIEWABLE if MODELS[n].lookup == "workspace"])
+def test_admin_filtering_on_another_workspace_shows_nothing(as_user, world, role, name):
+    m = MODELS[name]
     beta = world.tenants[1].workspace
-    response = as_user(role).get(MODELS["group"].url("changelist"), {"workspace__id__exact": beta.pk})
+    response = as_user(role).get(m.url("changelist"), {"workspace__id__exact": beta.pk})
     assert response.status_code == 200
-    assert not Group.objects.filter(pk__in=pks(response.context["cl"].result_list), workspace=beta).exists()
+    assert not m.rows_of(beta).filter(pk__in=pks(response.context["cl"].result_list)).exists()
     assert_no_beta(response)
 
 
@@ -440,6 +619,11 @@ LOW_ROLE_POSTS = [
     ("rolechange", {"to_role": "owner"}),
     ("launchevent", {"reason": "x"}),
     ("ltiidentity", {"name": "x"}),
+    ("retentionpolicy", {"launch_event_days": "7", "audit_entry_days": "365", "inactive_membership_days": "30"}),
+    ("auditentry", {"action": "x", "target": "x"}),
+    ("dataaccesslink", {"token_hint": "x"}),
+    ("canvasapirequestcount", {"count": "0"}),
+    ("knowledgeitem", {"title": "x"}),
 ]
 
 
@@ -453,7 +637,7 @@ def test_admin_editor_posting_a_change_it_may_not_make_is_403(as_user, world, na
     assert m.model.objects.filter(pk=own.pk).values().get() == before
 
 
-@pytest.mark.parametrize("name", ["workspacemembership", "ltideployment"])
+@pytest.mark.parametrize("name", [name for name, m in MODELS.items() if "editor" not in m.delete])
 def test_admin_editor_posting_a_delete_it_may_not_make_is_403(as_user, world, name):
     m = MODELS[name]
     own = world.objects["alpha"][name]
@@ -650,6 +834,12 @@ def _autocomplete(client, app, model, field, term=""):
         ("integrations", "launchevent", "group", Group),
         ("workspaces", "workspacemembership", "workspace", Workspace),
         ("workspaces", "group", "workspace", Workspace),
+        ("integrations", "canvascoursesync", "group", Group),
+        ("assistant", "assistant", "group", Group),
+        ("assistant", "knowledgeitem", "group", Group),
+        ("integrations", "canvasconnection", "workspace", Workspace),
+        ("privacy", "retentionpolicy", "workspace", Workspace),
+        ("assistant", "providerconfig", "workspace", Workspace),
     ],
 )
 def test_admin_autocomplete_returns_only_own_workspace(as_user, world, role, app, model, field, target):
@@ -711,11 +901,14 @@ def test_admin_delete_selected_never_deletes_another_workspace_row(as_user, worl
     assert GroupMembership.objects.filter(pk=theirs.pk).exists()
 
 
-@pytest.mark.parametrize("name", ["workspacemembership", "ltideployment", "workspace", "rolemapping"])
-def test_admin_delete_selected_by_too_low_a_role_deletes_nothing(as_user, world, name):
+@pytest.mark.parametrize(
+    ("role", "name"), [(role, name) for role in ADMIN_ROLES for name, m in MODELS.items() if role not in m.delete]
+)
+def test_admin_delete_selected_by_too_low_a_role_deletes_nothing(as_user, world, role, name):
     m = MODELS[name]
     own = world.objects["alpha"][name]
-    _action(as_user("editor"), m, "delete_selected", [own.pk])
+    response = _action(as_user(role), m, "delete_selected", [own.pk])
+    assert response.status_code in ((302, 200) if role in m.view else (403,))
     assert m.model.objects.filter(pk=own.pk).exists()
 
 
@@ -790,3 +983,246 @@ def test_admin_tool_keys_superuser_sees_them_without_the_private_key(as_user, wo
     response = client.get(f"{TOOLKEY_URL}{world.toolkey.pk}/change/")
     assert response.status_code == 200
     assert b"BEGIN PRIVATE KEY" not in response.content
+
+
+# --- every form, delete and button of every model ----------------------------------------------------
+
+
+def _forms(response):
+    """(form, name of a hidden primary-key field to leave out: an inline's, looked up in its own queryset)."""
+    yield response.context["adminform"].form, None
+    for inline in response.context["inline_admin_formsets"]:
+        for form in [*inline.formset.forms, inline.formset.empty_form]:
+            yield form, inline.formset._pk_field.name
+
+
+@pytest.mark.parametrize(
+    ("role", "name", "view"),
+    [
+        (role, name, view)
+        for role in ADMIN_ROLES
+        for name, m in MODELS.items()
+        for view in ("add", "change")
+        if role in (m.add if view == "add" else m.change)
+    ],
+)
+def test_admin_every_form_offers_only_own_workspace_choices(as_user, world, role, name, view):
+    m = MODELS[name]
+    alpha = world.tenants[0].workspace
+    url = m.url("add") if view == "add" else m.url("change", world.objects["alpha"][name].pk)
+    response = as_user(role).get(url)
+    assert response.status_code == 200
+    for form, pk_name in _forms(response):
+        for field_name, field in form.fields.items():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None or field_name == pk_name:
+                continue
+            related = queryset.model
+            if related is Workspace:
+                expected = [alpha.pk]
+            elif related is User:
+                expected = _alpha_people(world)
+            else:
+                expected = pks(related._default_manager.filter(workspace=alpha))
+            assert pks(queryset) == expected, field_name
+    assert_no_beta(response)
+
+
+# (model, view, field planted with beta's row, the other fields, valid)
+PLANTED = [
+    (
+        "retentionpolicy",
+        "add",
+        "workspace",
+        {"launch_event_days": "60", "audit_entry_days": "730", "inactive_membership_days": "120"},
+    ),
+    (
+        "canvasconnection",
+        "add",
+        "workspace",
+        {"instance_url": "https://planted.instructure.com", "client_id": "10000000000077", "new_client_secret": "s"},
+    ),
+    ("canvascoursesync", "add", "group", {"picked_course_id": "", "enabled": "on"}),
+    (
+        "providerconfig",
+        "add",
+        "workspace",
+        {"name": "Planted", "kind": "offline", "timeout_seconds": "30", "max_retries": "2"},
+    ),
+    ("assistantworkspacesettings", "change", "provider", {"retention_days": "365"}),
+    ("assistant", "change", "provider", {"name": "Planted", "use_all_knowledge": "on"}),
+]
+BETA_ROW_FOR = {"workspace": "workspace", "group": "group", "provider": "providerconfig"}
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+@pytest.mark.parametrize(("name", "view", "field", "data"), PLANTED)
+def test_admin_saving_another_workspace_row_into_a_field_is_refused(as_user, world, role, name, view, field, data):
+    m = MODELS[name]
+    url = m.url("add") if view == "add" else m.url("change", world.objects["alpha"][name].pk)
+    before = list(m.model.objects.order_by("pk").values())
+    response = as_user(role).post(url, {**data, field: world.objects["beta"][BETA_ROW_FOR[field]].pk})
+    if role not in (m.add if view == "add" else m.change):
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 200
+        assert list(response.context["adminform"].form.errors) == [field]
+    assert list(m.model.objects.order_by("pk").values()) == before
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+@pytest.mark.parametrize(("name", "view", "field", "data"), [p for p in PLANTED if p[2] != "workspace"])
+def test_admin_saving_own_workspace_row_into_a_field_is_saved(as_user, world, role, name, view, field, data):
+    m = MODELS[name]
+    alpha = world.tenants[0].workspace
+    if view == "change":
+        own = world.objects["alpha"][name]
+        url = m.url("change", own.pk)
+    else:
+        group = Group.objects.create(workspace=alpha, name="Alpha Genetics")
+        own, url = None, m.url("add")
+    value = world.objects["alpha"][BETA_ROW_FOR[field]] if own is not None else group
+    response = as_user(role).post(url, {**data, field: value.pk})
+    assert response.status_code == 302
+    saved = m.model.objects.get(pk=own.pk) if own is not None else m.model.objects.get(group=group)
+    assert (saved.workspace_id, getattr(saved, f"{field}_id")) == (alpha.pk, value.pk)
+
+
+@pytest.mark.parametrize(
+    ("role", "name"), [(role, name) for role in ADMIN_ROLES for name, m in MODELS.items() if role in m.delete]
+)
+def test_admin_delete_selected_never_deletes_another_workspace_row_of_any_model(
+    as_user, world, canvas_calls, role, name
+):
+    m = MODELS[name]
+    mine, theirs = world.objects["alpha"][name], world.objects["beta"][name]
+    client = as_user(role)
+    _action(client, m, "delete_selected", [theirs.pk])
+    assert m.model.objects.filter(pk=theirs.pk).exists()
+    _action(client, m, "delete_selected", [mine.pk, theirs.pk])
+    assert m.model.objects.filter(pk=theirs.pk).exists()
+    if name not in ("group", "ltiregistration"):  # (these cascade to records no role may delete)
+        assert not m.model.objects.filter(pk=mine.pk).exists()
+    assert [call[1] for call in canvas_calls] in ([], ["https://alpha-canvas.instructure.com"])
+
+
+def _beta_state(world):
+    beta = world.tenants[1].workspace
+    return {name: list(m.rows_of(beta).order_by("pk").values()) for name, m in MODELS.items()} | {
+        "oauth": list(CanvasOAuthState.objects.filter(workspace=beta).values())
+    }
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+@pytest.mark.parametrize(("name", "action"), CUSTOM_ACTIONS)
+def test_admin_custom_action_never_acts_on_another_workspace_row(as_user, world, canvas_calls, role, name, action):
+    m = MODELS[name]
+    mine, theirs = world.objects["alpha"][name], world.objects["beta"][name]
+    before = _beta_state(world)
+    client = as_user(role)
+    for ids in ([theirs.pk], [mine.pk, theirs.pk]):
+        response = client.post(m.url("changelist"), {"action": action, "_selected_action": ids})
+        assert response.status_code in ((200, 302) if role in m.view else (403,))
+        assert_no_beta(response)
+    assert _beta_state(world) == before
+    assert canvas_calls == []
+
+
+def test_admin_audit_csv_export_is_the_owners_and_of_own_entries(as_user, world):
+    m = MODELS["auditentry"]
+    mine, theirs = world.objects["alpha"]["auditentry"], world.objects["beta"]["auditentry"]
+    assert _action(as_user("editor"), m, "export_csv", [mine.pk]).status_code == 403
+    response = _action(as_user("owner"), m, "export_csv", [mine.pk, theirs.pk])
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = response.content.decode().strip().splitlines()
+    assert len(lines) == 2 and "privacy.retention.changed" in lines[1] and "alpha-owner" in lines[1]
+    assert_no_beta(response)
+
+
+def test_admin_revoke_links_is_the_owners_and_of_own_links(as_user, world):
+    m = MODELS["dataaccesslink"]
+    mine, theirs = world.objects["alpha"]["dataaccesslink"], world.objects["beta"]["dataaccesslink"]
+    assert _action(as_user("editor"), m, "revoke", [mine.pk]).status_code == 403
+    assert DataAccessLink.objects.get(pk=mine.pk).is_active
+    assert _action(as_user("owner"), m, "revoke", [mine.pk, theirs.pk]).status_code == 302
+    assert (DataAccessLink.objects.get(pk=mine.pk).is_active, DataAccessLink.objects.get(pk=theirs.pk).is_active) == (
+        False,
+        True,
+    )
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+def test_admin_sync_now_queues_own_course_links_only(as_user, world, role):
+    m = MODELS["canvascoursesync"]
+    mine, theirs = world.objects["alpha"]["canvascoursesync"], world.objects["beta"]["canvascoursesync"]
+    assert _action(as_user(role), m, "sync_now", [mine.pk, theirs.pk]).status_code == 302
+    assert CanvasCourseSync.objects.get(pk=mine.pk).state == "queued"
+    assert CanvasCourseSync.objects.get(pk=theirs.pk).state == "idle"
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+@pytest.mark.parametrize(("name", "url_name", "perm", "get_status"), CUSTOM_URLS)
+def test_admin_custom_view_of_another_workspace_is_404_like_a_missing_one(
+    as_user, world, canvas_calls, role, name, url_name, perm, get_status
+):
+    m = MODELS[name]
+    missing = m.model.objects.order_by("-pk").first().pk + 1000
+    before = _beta_state(world)
+    client = as_user(role)
+    for object_id in (world.objects["beta"][name].pk, missing, "not-a-number"):
+        url = reverse(f"admin:{url_name}", args=[object_id])
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, {"course_id": "777"}).status_code == 404, url
+    assert _beta_state(world) == before
+    assert canvas_calls == []
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+@pytest.mark.parametrize(("name", "url_name", "perm", "get_status"), CUSTOM_URLS)
+def test_admin_custom_view_of_own_object_answers_by_role(as_user, world, role, name, url_name, perm, get_status):
+    m = MODELS[name]
+    url = reverse(f"admin:{url_name}", args=[world.objects["alpha"][name].pk])
+    allowed = role in (m.change if perm == "change" else m.view)
+    response = as_user(role).get(url)
+    assert response.status_code == (get_status if allowed else 403)
+    assert_no_beta(response)
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+def test_admin_canvas_buttons_act_on_own_workspace(as_user, world, canvas_calls, role):
+    connection, link = world.objects["alpha"]["canvasconnection"], world.objects["alpha"]["canvascoursesync"]
+    client = as_user(role)
+    response = client.post(reverse("admin:integrations_canvas_authorize", args=[connection.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://alpha-canvas.instructure.com/login/oauth2/auth?")
+    assert list(CanvasOAuthState.objects.values_list("workspace", flat=True)) == [connection.workspace_id]
+    assert client.post(reverse("admin:integrations_canvascoursesync_sync", args=[link.pk])).status_code == 302
+    assert CanvasCourseSync.objects.get(pk=link.pk).state == "queued"
+    response = client.post(reverse("admin:integrations_canvascoursesync_pick", args=[link.pk]), {"course_id": "777"})
+    assert response.status_code == 302
+    assert CanvasCourseSync.objects.values_list("picked_course_id", "course_name").get(pk=link.pk) == (
+        "777",
+        "Genetics",
+    )
+    assert client.post(reverse("admin:integrations_canvas_disconnect", args=[connection.pk])).status_code == 302
+    connection.refresh_from_db()
+    assert (connection.status, connection.access_token) == ("not_authorized", "")
+    assert canvas_calls == [
+        ("courses", "https://alpha-canvas.instructure.com", "alpha-access-token"),
+        ("revoke", "https://alpha-canvas.instructure.com", "alpha-access-token"),
+    ]
+    beta = CanvasConnection.objects.get(workspace=world.tenants[1].workspace)
+    assert (beta.status, beta.access_token) == ("connected", "beta-access-token")
+
+
+def test_admin_every_custom_url_and_action_is_in_these_tables(rf, world):
+    """A button or bulk action added to one of these admins must be added to CUSTOM_URLS/CUSTOM_ACTIONS."""
+    request = rf.get("/admin/")
+    request.user = world.superuser
+    for name, m in MODELS.items():
+        model_admin = admin.site._registry[m.model]
+        standard = {f"{m.app}_{m.name}_{view}" for view in ("changelist", "add", "history", "delete", "change")}
+        custom = {p.name for p in model_admin.get_urls() if p.name} - standard
+        assert custom == {url_name for n, url_name, *_ in CUSTOM_URLS if n == name}, name
+        actions = set(model_admin.get_actions(request)) - {"delete_selected"}
+        assert actions == {action for n, action in CUSTOM_ACTIONS if n == name}, name
