@@ -8,7 +8,7 @@ from integrations import services
 from integrations.lti.tool_keys import tool_key_rotate
 from integrations.models import LaunchEvent, LtiDeployment, LtiIdentity, LtiRegistration, ToolKey
 from privacy.audit import audit_record
-from workspaces.admin_scoping import OWNER, OWNER_EDITOR, ReadOnlyScopedAdmin, WorkspaceScopedAdmin
+from workspaces.admin_scoping import OWNER, ReadOnlyScopedAdmin, WorkspaceScopedAdmin
 
 
 class RegistrationForm(forms.ModelForm):
@@ -29,7 +29,10 @@ class RegistrationForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        preset = services.CANVAS_PRESETS.get(cleaned.get("preset"), {})
+        preset = services.CANVAS_PRESETS.get(cleaned.get("preset"))
+        if preset is None:  # 'Other LMS' with a Canvas Cloud issuer still gets Canvas's own endpoints
+            issuer = (cleaned.get("issuer") or "").rstrip("/")
+            preset = next((p for p in services.CANVAS_PRESETS.values() if p["issuer"] == issuer), {})
         for field, value in preset.items():
             cleaned[field] = value
         return cleaned
@@ -41,7 +44,9 @@ class LtiRegistrationAdmin(WorkspaceScopedAdmin):
     list_display = ["name", "workspace", "client_id", "issuer", "is_active"]
     list_filter = [("workspace", RelatedOnlyFieldListFilter), "preset", "is_active"]
     search_fields = ["name", "client_id", "issuer"]
-    change_roles = OWNER_EDITOR
+    # A registration's issuer and key-set URL vouch for every launch (and so for the roles
+    # launches grant, Owner included): only Owners may add or change one. Editors can view.
+    change_roles = OWNER
     readonly_fields = ["tool_urls"]
     fieldsets = [
         (None, {"fields": ["workspace", "name", "preset", "client_id", "is_active"]}),

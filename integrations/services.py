@@ -61,8 +61,16 @@ def workspace_frame_origins_refresh(*, workspace_id: int) -> list[str]:
 
 
 def registration_apply_preset(registration: LtiRegistration) -> None:
-    """Fill issuer and URLs from a Canvas preset (no-op for 'Other LMS')."""
-    for field, value in CANVAS_PRESETS.get(registration.preset, {}).items():
+    """Fill issuer and URLs from a Canvas preset.
+
+    'Other LMS' keeps the URLs entered by hand, except for a Canvas Cloud issuer: its
+    endpoints and keys are fixed, so they can never be re-pointed at other keys.
+    """
+    preset = CANVAS_PRESETS.get(registration.preset)
+    if preset is None:
+        issuer = (registration.issuer or "").rstrip("/")
+        preset = next((p for p in CANVAS_PRESETS.values() if p["issuer"] == issuer), {})
+    for field, value in preset.items():
         setattr(registration, field, value)
 
 
@@ -145,6 +153,24 @@ def deployment_record_first_launch(*, registration: LtiRegistration, data, launc
     if auto:
         workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
     return deployment
+
+
+def deployment_note_origins(*, deployment_id: int, canvas_url: str, launch_origin: str) -> None:
+    """Record where an approved deployment launches from and re-derive the framing policy.
+
+    Called by a launch that showed a Canvas origin the workspace does not know yet.
+    """
+    deployment = LtiDeployment.objects.get(pk=deployment_id)
+    fields = []
+    if canvas_url and deployment.canvas_url != canvas_url:
+        deployment.canvas_url = canvas_url
+        fields.append("canvas_url")
+    if launch_origin and deployment.launch_origin != launch_origin:
+        deployment.launch_origin = _origin(launch_origin)
+        fields.append("launch_origin")
+    if fields:
+        deployment.save(update_fields=fields)
+    workspace_frame_origins_refresh(workspace_id=deployment.workspace_id)
 
 
 def deployment_set_status(*, deployment: LtiDeployment, status: str, actor) -> LtiDeployment:

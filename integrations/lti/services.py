@@ -19,7 +19,7 @@ from integrations.lti.errors import LaunchRefused
 from integrations.lti.validation import validate_id_token
 from integrations.models import LaunchEvent, LoginAttempt, LtiDeployment, LtiIdentity, LtiRegistration
 from integrations.selectors import deployment_for_launch
-from integrations.services import deployment_record_first_launch
+from integrations.services import deployment_note_origins, deployment_record_first_launch
 from privacy.audit import audit_record
 from workspaces.roles import classify_lti_roles, map_roles
 from workspaces.services import LmsGroupRef, groups_upsert_from_lms, memberships_sync_from_lms, role_mapping_get
@@ -41,6 +41,24 @@ def launch_url() -> str:
 def is_own_url(url: str) -> bool:
     ours, theirs = urlsplit(settings.PUBLIC_BASE_URL), urlsplit(url)
     return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+
+
+def is_platform_origin(origin: str, registration: LtiRegistration) -> bool:
+    """Whether a browser origin belongs to the registration's platform.
+
+    Same host as its issuer or OIDC endpoint, or a subdomain of their parent domain
+    (school.instructure.com for canvas.instructure.com / sso.canvaslms.com's issuer).
+    """
+    parts = urlsplit(origin)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not host:
+        return False
+    for url in (registration.issuer, registration.auth_url):
+        platform_host = urlsplit(url).hostname or ""
+        parent = platform_host.split(".", 1)[1] if platform_host.count(".") >= 2 else platform_host
+        if host == platform_host or (parent and host.endswith("." + parent)):
+            return True
+    return False
 
 
 def launch_event_record(
@@ -238,6 +256,7 @@ def launch_complete(
         if deployment.status != LtiDeployment.Status.APPROVED:
             raise LaunchRefused("deployment_disabled")
         workspace = registration.workspace
+        _learn_canvas_origin(registration=registration, deployment=deployment, data=data, request_origin=request_origin)
         if claims[CLAIM_MESSAGE_TYPE] == DATA_PRIVACY_LAUNCH_REQUEST:
             return _data_privacy_launch(registration=registration, data=data)
         user, ws_role, ws_pinned, new_person = _person_upsert(registration=registration, data=data)
@@ -274,6 +293,28 @@ def launch_complete(
             group=groups[0],
         )
     return LaunchResult(user=user, group_uuid=str(groups[0].uuid), event=event)
+
+
+def _learn_canvas_origin(*, registration, deployment, data: LaunchData, request_origin: str) -> None:
+    """Let the workspace's pages be framed by the Canvas this approved deployment launches from.
+
+    Known origins cost nothing; a new one (from the signed canvas_api_base_url custom
+    field, or the posting page when it belongs to the platform) is recorded once.
+    """
+    known = set(registration.workspace.frame_origins)
+    canvas_origin = _origin_of(data.canvas_url)
+    launch_origin = request_origin if is_platform_origin(request_origin, registration) else ""
+    if (canvas_origin and canvas_origin not in known) or (launch_origin and launch_origin not in known):
+        deployment_note_origins(
+            deployment_id=deployment.pk,
+            canvas_url=data.canvas_url if canvas_origin else "",
+            launch_origin=launch_origin,
+        )
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url or "")
+    return f"https://{parts.netloc}" if parts.scheme == "https" and parts.hostname else ""
 
 
 _INSERT_IDENTITY = """

@@ -24,6 +24,11 @@ STATE_COOKIE_PREFIX = "nectir_lti_state_"
 PROBE_COOKIE = "nectir_lti_probe"
 
 
+def _clean_params(query) -> dict[str, str]:
+    """Form or query parameters as text; NUL characters (refused by PostgreSQL) dropped."""
+    return {k: v.replace("\x00", "") for k, v in query.items() if isinstance(v, str)}
+
+
 def _request_origin(request: HttpRequest) -> str:
     """The https origin of the page that sent this request (Canvas, inside its iframe)."""
     for header in ("HTTP_ORIGIN", "HTTP_REFERER"):
@@ -33,10 +38,19 @@ def _request_origin(request: HttpRequest) -> str:
     return ""
 
 
-def _frame_origins(request: HttpRequest, workspace=None) -> list[str]:
-    origins = list(workspace.frame_origins) if workspace is not None else []
+def _frame_origins(request: HttpRequest, registration=None, *, static_page: bool = False) -> list[str]:
+    """Who may frame an LTI response: the workspace's Canvas origins, never ``*``.
+
+    The Canvas page posting a login or launch is also allowed when it belongs to the
+    registration's platform (same host as its issuer or OIDC endpoint, or a subdomain of
+    their parent domain: school.instructure.com for canvas.instructure.com), so the very
+    first launch of a new deployment works before its origin is known. A static error page
+    (no controls to click) may be framed by whoever posted to it, so the refusal is readable
+    inside any LMS.
+    """
+    origins = list(registration.workspace.frame_origins) if registration is not None else []
     origin = _request_origin(request)
-    if origin:
+    if origin and (static_page or (registration is not None and services.is_platform_origin(origin, registration))):
         origins.append(origin)
     return origins
 
@@ -71,7 +85,7 @@ def refusal_page(request: HttpRequest, exc: LaunchRefused, *, registration=None,
         },
         status=refusal.status,
     )
-    response.frame_origins = _frame_origins(request, registration.workspace if registration else None)
+    response.frame_origins = _frame_origins(request, registration, static_page=True)
     return response
 
 
@@ -80,9 +94,7 @@ def refusal_page(request: HttpRequest, exc: LaunchRefused, *, registration=None,
 @require_http_methods(["GET", "POST"])
 def oidc_login(request: HttpRequest) -> HttpResponse:
     """OIDC third-party-initiated login (GET or POST, LTI Security §5.1.1.1)."""
-    params = {
-        k: v for k, v in (request.POST if request.method == "POST" else request.GET).items() if isinstance(v, str)
-    }
+    params = _clean_params(request.POST if request.method == "POST" else request.GET)
     try:
         start = services.login_start(params=params)
     except LaunchRefused as exc:
@@ -104,7 +116,7 @@ def oidc_login(request: HttpRequest) -> HttpResponse:
         STATE_COOKIE_PREFIX + start.attempt.state, start.browser_key, max_age=max_age, httponly=True, **_cookie_kwargs()
     )
     response.set_cookie(PROBE_COOKIE, "1", max_age=max_age, httponly=False, **_cookie_kwargs())
-    response.frame_origins = _frame_origins(request, start.registration.workspace)
+    response.frame_origins = _frame_origins(request, start.registration)
     return response
 
 
@@ -113,11 +125,12 @@ def oidc_login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def launch(request: HttpRequest) -> HttpResponse:
     """The redirect URI: the platform form-posts id_token and state here."""
-    if request.POST.get("error"):
-        detail = f"{request.POST.get('error', '')[:60]}: {request.POST.get('error_description', '')[:300]}"
+    post = _clean_params(request.POST)
+    if post.get("error"):
+        detail = f"{post.get('error', '')[:60]}: {post.get('error_description', '')[:300]}"
         return refusal_page(request, LaunchRefused("platform_error", detail))
-    state = request.POST.get("state", "")
-    id_token = request.POST.get("id_token", "")
+    state = post.get("state", "")
+    id_token = post.get("id_token", "")
     if not state:
         return refusal_page(request, LaunchRefused("state_missing"))
     if not id_token:
@@ -149,12 +162,12 @@ def launch(request: HttpRequest) -> HttpResponse:
             {"workspace": registration.workspace, "deployment_id": result.deployment.deployment_id},
             status=403,
         )
-        response.frame_origins = _frame_origins(request, registration.workspace)
+        response.frame_origins = _frame_origins(request, registration)
         return response
     if isinstance(result, services.DataPrivacyLaunch):
         if result.user is None:
             response = render(request, "lti/privacy_nothing_stored.html", {"workspace": result.workspace})
-            response.frame_origins = _frame_origins(request, registration.workspace)
+            response.frame_origins = _frame_origins(request, registration)
             return response
         target = reverse("privacy:my-data", kwargs={"workspace_uuid": result.workspace.uuid})
         user = result.user
@@ -167,7 +180,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     response.delete_cookie(
         STATE_COOKIE_PREFIX + state[:64], **{k: v for k, v in _cookie_kwargs().items() if k != "secure"}
     )
-    response.frame_origins = _frame_origins(request, registration.workspace)
+    response.frame_origins = _frame_origins(request, registration)
     return response
 
 

@@ -309,3 +309,21 @@ def test_expired_login_attempts_are_purged(client, platform):
     )
     assert purge_login_attempts.delay().get() == 1
     assert LoginAttempt.objects.count() == 1
+
+
+def test_other_lms_with_the_canvas_cloud_issuer_keeps_canvas_keys(db, tenants):
+    from integrations.services import registration_save
+
+    registration = registration_save(
+        registration=LtiRegistration(
+            workspace=tenants[0].workspace,
+            preset=LtiRegistration.Preset.OTHER,
+            issuer="https://canvas.instructure.com",
+            client_id="170000000000777",
+            auth_url="https://evil.example/auth",
+            jwks_url="https://evil.example/jwks",
+            token_url="https://evil.example/token",
+        )
+    )
+    assert registration.jwks_url == "https://sso.canvaslms.com/api/lti/security/jwks"
+    assert registration.auth_url == "https://sso.canvaslms.com/api/lti/authorize_redirect"

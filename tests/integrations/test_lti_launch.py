@@ -160,3 +160,17 @@ def test_disabling_a_deployment_takes_effect_at_the_next_launch(
     response, _ = platform.full_launch(Client())
     assert response.status_code == 403
     assert b"deployment_disabled" in response.content
+
+
+def test_launch_teaches_the_workspace_its_canvas_origin_for_framing(client, platform, tenants):
+    from integrations.models import LtiDeployment
+
+    LtiDeployment.objects.update(canvas_url="")
+    from integrations.services import workspace_frame_origins_refresh
+
+    workspace_frame_origins_refresh(workspace_id=tenants[0].workspace.pk)
+    response, _ = platform.full_launch(
+        client, **{LTI + "custom": {"canvas_api_base_url": "https://school.example.edu", "canvas_course_id": "7"}}
+    )
+    page = client.get(response["Location"], secure=True)
+    assert "https://school.example.edu" in page["Content-Security-Policy"]

@@ -296,3 +296,52 @@ def test_oversized_request_body_gets_a_readable_page(client, platform):
     assert response.status_code == 400
     assert b"Bad request" in response.content
     assert snapshot() == (4 * 2, 0, 3 * 2, 0, 0)
+
+
+@pytest.mark.parametrize("field", ["iss", "login_hint", "target_link_uri"])
+def test_nul_bytes_in_login_parameters_are_refused_cleanly(client, platform, field):
+    response = platform.login(client, **{field: "abc\x00def"})
+    # NUL is dropped (PostgreSQL refuses it): a bad issuer or target is refused, a hint goes on.
+    assert response.status_code == {"iss": 403, "login_hint": 200, "target_link_uri": 400}[field]
+    assert b"Traceback" not in response.content
+
+
+@pytest.mark.parametrize("field", ["state", "error", "id_token"])
+def test_nul_bytes_in_launch_parameters_are_refused_cleanly(client, platform, field):
+    response = client.post("/lti/launch/", {"state": "s", "id_token": "a.b.c", field: "x\x00y"}, secure=True)
+    assert response.status_code in (400, 403)
+    assert b"What to do:" in response.content
+
+
+def test_login_page_is_not_framed_by_a_foreign_origin(client, platform):
+    response = client.post(
+        "/lti/login/",
+        {
+            "iss": platform.issuer,
+            "login_hint": "h",
+            "client_id": platform.client_id,
+            "target_link_uri": "https://tool.test/lti/launch/",
+        },
+        secure=True,
+        HTTP_ORIGIN="https://evil.example",
+    )
+    assert response.status_code == 200
+    assert "evil.example" not in response["Content-Security-Policy"]
+
+
+def test_login_page_is_framed_by_the_platform_institution_host(client, platform):
+    from integrations.models import LtiRegistration
+
+    LtiRegistration.objects.update(issuer="https://canvas.instructure.com")
+    response = client.post(
+        "/lti/login/",
+        {
+            "iss": "https://canvas.instructure.com",
+            "login_hint": "h",
+            "client_id": platform.client_id,
+            "target_link_uri": "https://tool.test/lti/launch/",
+        },
+        secure=True,
+        HTTP_ORIGIN="https://school.instructure.com",
+    )
+    assert "https://school.instructure.com" in response["Content-Security-Policy"]

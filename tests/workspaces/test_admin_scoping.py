@@ -81,7 +81,7 @@ MODELS = {
         AdminModel("workspaces", "rolemapping", RoleMapping, "workspace", OE, O, NONE, NONE),
         AdminModel("workspaces", "rolechange", RoleChange, "workspace", O, NONE, NONE, NONE, ("alpha-", "beta-")),
         AdminModel(
-            "integrations", "ltiregistration", LtiRegistration, "workspace", OE, OE, OE, OE, ("Alpha Uni", "Beta Uni")
+            "integrations", "ltiregistration", LtiRegistration, "workspace", OE, O, O, O, ("Alpha Uni", "Beta Uni")
         ),
         AdminModel("integrations", "ltideployment", LtiDeployment, "workspace", OE, O, NONE, O, ("7:alpha", "9:beta")),
         AdminModel("integrations", "launchevent", LaunchEvent, "workspace", O, NONE, NONE, NONE, ("7:alpha", "9:beta")),
@@ -722,11 +722,32 @@ def test_admin_add_workspace_membership_form_offers_only_own_workspace_and_peopl
     assert_no_beta(response)
 
 
-@pytest.mark.parametrize("role", ADMIN_ROLES)
-def test_admin_add_registration_form_offers_only_own_workspace(as_user, world, role):
-    response = as_user(role).get(MODELS["ltiregistration"].url("add"))
+def test_admin_add_registration_form_offers_only_own_workspace(as_user, world):
+    response = as_user("owner").get(MODELS["ltiregistration"].url("add"))
     assert _choices(response, "workspace") == [world.tenants[0].workspace.pk]
     assert_no_beta(response)
+
+
+def test_admin_editor_cannot_add_or_repoint_a_registration(as_user, world):
+    # A registration's key set vouches for every launch: an Editor who could re-point it
+    # could sign launches granting themselves Owner.
+    editor = as_user("editor")
+    registration = world.objects["alpha"]["ltiregistration"]
+    assert editor.get(MODELS["ltiregistration"].url("add")).status_code == 403
+    data = {
+        "workspace": world.tenants[0].workspace.pk,
+        "name": "x",
+        "preset": "other",
+        "client_id": registration.client_id,
+        "issuer": registration.issuer,
+        "auth_url": "https://evil.example/auth",
+        "jwks_url": "https://evil.example/jwks",
+        "token_url": "https://evil.example/token",
+        "is_active": "on",
+    }
+    assert editor.post(MODELS["ltiregistration"].url("change", registration.pk), data).status_code == 403
+    registration.refresh_from_db()
+    assert registration.jwks_url != "https://evil.example/jwks"
 
 
 @pytest.mark.parametrize("role", ADMIN_ROLES)
