@@ -220,7 +220,7 @@ CANVAS_SYNC_INTERVAL_SECONDS = env.int("CANVAS_SYNC_INTERVAL_SECONDS", default=6
 # A running sync whose heartbeat is older than this is taken as dead and may be restarted.
 CANVAS_SYNC_STALE_SECONDS = env.int("CANVAS_SYNC_STALE_SECONDS", default=30 * 60)
 CANVAS_SYNC_TASK_MAX_RETRIES = env.int("CANVAS_SYNC_TASK_MAX_RETRIES", default=3)
-# Plain-http Canvas URLs are refused except on a loopback host when this is on (local work, tests).
+# Plain-http Canvas URLs, and any loopback address, are refused unless this is on (local work, tests).
 CANVAS_ALLOW_LOOPBACK_HTTP = env.bool("CANVAS_ALLOW_LOOPBACK_HTTP", default=LOCAL_HTTP)
 # Compute passage embeddings at the end of each sync that changed something (assistant.embeddings).
 CANVAS_EMBED_AFTER_SYNC = env.bool("CANVAS_EMBED_AFTER_SYNC", default=True)

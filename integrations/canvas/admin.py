@@ -29,7 +29,7 @@ class CanvasConnectionForm(forms.ModelForm):
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="The developer key's client secret. Write-only: it is encrypted and never shown again. "
-        "Leave blank to keep the stored one.",
+        "Leave blank to keep the stored one; enter it again when the Canvas address or client ID changes.",
     )
 
     class Meta:
@@ -38,9 +38,11 @@ class CanvasConnectionForm(forms.ModelForm):
 
     def clean_instance_url(self):
         try:
-            return canvas.normalize_instance_url(self.cleaned_data["instance_url"])
+            url = canvas.normalize_instance_url(self.cleaned_data["instance_url"])
+            canvas.instance_url_check_public(url)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+        return url
 
     def clean_client_id(self):
         value = self.cleaned_data["client_id"].strip()
@@ -52,6 +54,15 @@ class CanvasConnectionForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.instance.pk and not cleaned.get("new_client_secret"):
             self.add_error("new_client_secret", "Enter the developer key's client secret.")
+        elif (
+            self.instance.pk
+            and not cleaned.get("new_client_secret")
+            and "instance_url" in cleaned
+            and "client_id" in cleaned
+            and (cleaned["instance_url"], cleaned["client_id"]) != (self.instance.instance_url, self.instance.client_id)
+        ):
+            # The stored secret is never sent to a new address or with a new client ID.
+            self.add_error("new_client_secret", services.SECRET_AGAIN)
         return cleaned
 
 

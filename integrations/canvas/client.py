@@ -22,10 +22,12 @@ pages named in each method's docstring. httpx instead of canvasapi: see docs/can
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
 import logging
 import random
 import re
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypedDict
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -97,12 +100,20 @@ class CanvasRequestRefused(CanvasPermanentError):
     """A request this client will never send (not GET, or not an allowed read endpoint)."""
 
 
+class CanvasAddressRefused(CanvasRequestRefused):
+    """The host resolves to a non-public address (private, loopback, link-local, reserved...)."""
+
+
 class CanvasTimeoutError(CanvasRetryableError):
     pass
 
 
 class CanvasUnavailableError(CanvasRetryableError):
     """Connection failure, 5xx after the bounded retries, or a non-JSON 200 (maintenance page)."""
+
+
+class CanvasUnreachable(CanvasUnavailableError):
+    """The host did not resolve or the connection failed (nothing was answered)."""
 
 
 class CanvasRateLimitedError(CanvasRetryableError):
@@ -171,6 +182,81 @@ def normalize_instance_url(url: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ValueError("Enter only the Canvas address (no path), e.g. https://school.instructure.com")
     return urlunsplit((parts.scheme, parts.netloc.lower(), "", "", ""))
+
+
+# --- public addresses only (SSRF guard) -----------------------------------------------------
+UNREACHABLE = "could not reach Canvas"
+
+
+def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if address.is_global:
+        return True
+    return address.is_loopback and settings.CANVAS_ALLOW_LOOPBACK_HTTP
+
+
+def public_addresses(host: str, port: int | None = None) -> list[str]:
+    """The addresses ``host`` resolves to, every one of them public (``ipaddress.is_global``;
+    loopback too when CANVAS_ALLOW_LOOPBACK_HTTP is on). CanvasAddressRefused when any is not
+    (private, loopback, link-local, shared, reserved...), CanvasUnreachable when it does not
+    resolve. Both say only "could not reach Canvas": no internal network detail leaks out."""
+    host = (host or "").strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise CanvasUnreachable(UNREACHABLE) from exc
+    addresses: list[str] = []
+    for *_, sockaddr in infos:
+        try:
+            address = ipaddress.ip_address(sockaddr[0])
+        except ValueError:
+            address = None
+        if address is None or not _address_allowed(address):
+            logger.warning("canvas: refused a request to a non-public address (host %r)", host[:100])
+            raise CanvasAddressRefused(UNREACHABLE)
+        if sockaddr[0] not in addresses:
+            addresses.append(sockaddr[0])
+    if not addresses:
+        raise CanvasUnreachable(UNREACHABLE)
+    return addresses
+
+
+def instance_url_check_public(url: str) -> None:
+    """Save-time check: ValueError when the Canvas address resolves to a non-public address.
+    A name that does not resolve now is accepted (every request checks again)."""
+    parts = urlsplit(url)
+    try:
+        public_addresses(parts.hostname or "", parts.port)
+    except CanvasAddressRefused as exc:
+        raise ValueError("The Canvas address must be a public address on the internet.") from exc
+    except CanvasUnreachable:
+        return
+
+
+def _guard_public(request: httpx.Request) -> None:
+    """Request hook on every httpx client here: refuse a host with a non-public address."""
+    public_addresses(request.url.host, request.url.port)
+
+
+class _PublicOnlyBackend(httpcore.SyncBackend):
+    """Connects only to addresses checked by ``public_addresses`` at connect time: the address
+    checked is the address connected to (no DNS rebinding between check and connect)."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        error: Exception | None = None
+        for address in public_addresses(host, port):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error  # type: ignore[misc]
+
+
+def _public_transport() -> httpx.HTTPTransport:
+    """The transport for real Canvas calls (TLS is still verified against the host name).
+    Passing it explicitly also means proxy environment variables are not used."""
+    transport = httpx.HTTPTransport()
+    transport._pool._network_backend = _PublicOnlyBackend()  # httpx has no argument for it
+    return transport
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -277,8 +363,8 @@ class CanvasClient:
             timeout=_timeout(),
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
             follow_redirects=False,
-            transport=transport,
-            event_hooks={"request": [self._guard]},
+            transport=transport or _public_transport(),
+            event_hooks={"request": [self._guard, _guard_public]},
         )
         # File content may redirect to Canvas's file store on another host: fetched with no
         # Authorization header, through a separate GET-only client.
@@ -286,8 +372,8 @@ class CanvasClient:
             timeout=_timeout(),
             headers={"User-Agent": user_agent()},
             follow_redirects=False,
-            transport=transport,
-            event_hooks={"request": [self._guard_offhost]},
+            transport=transport or _public_transport(),
+            event_hooks={"request": [self._guard_offhost, _guard_public]},
         )
 
     # context manager ------------------------------------------------------------------------
@@ -413,7 +499,7 @@ class CanvasClient:
                 continue
             except httpx.TransportError as exc:
                 if attempt >= max_retries:
-                    raise CanvasUnavailableError(f"Canvas unreachable on {template}", endpoint=template) from exc
+                    raise CanvasUnreachable(f"Canvas unreachable on {template}", endpoint=template) from exc
                 self._retry(attempt)
                 attempt += 1
                 continue
@@ -607,6 +693,7 @@ class CanvasClient:
         loopback = parts.hostname in settings.LOOPBACK_HOSTS and settings.CANVAS_ALLOW_LOOPBACK_HTTP
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise CanvasRequestRefused("refused: file store redirect is not https")
+        public_addresses(parts.hostname or "", parts.port)  # each hop, before it is counted or sent
         attempt = 0
         while True:
             self._count(template)
@@ -688,16 +775,27 @@ def _oauth_call(
         request_counts_add(workspace_id=workspace_id, counts={f"{method} {TOKEN_PATH}": 1})
     try:
         with httpx.Client(
-            timeout=_timeout(), transport=transport, follow_redirects=False, event_hooks={"request": [_oauth_guard]}
+            timeout=_timeout(),
+            transport=transport or _public_transport(),
+            follow_redirects=False,
+            event_hooks={"request": [_oauth_guard, _guard_public]},
         ) as http:
             return http.request(method, url, data=data, headers=headers)
     except httpx.TimeoutException as exc:
         raise CanvasTimeoutError("Canvas token endpoint timed out", endpoint=f"{method} {TOKEN_PATH}") from exc
     except httpx.TransportError as exc:
-        raise CanvasUnavailableError("Canvas token endpoint unreachable", endpoint=f"{method} {TOKEN_PATH}") from exc
+        raise CanvasUnreachable("Canvas token endpoint unreachable", endpoint=f"{method} {TOKEN_PATH}") from exc
 
 
-def _oauth_grant(response: httpx.Response) -> TokenGrant:
+def _scrub(text: str, hide: tuple[str, ...]) -> str:
+    """``text`` from Canvas with every credential we sent replaced (a hostile server may echo them)."""
+    for value in hide:
+        if value:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+def _oauth_grant(response: httpx.Response, *, hide: tuple[str, ...] = ()) -> TokenGrant:
     endpoint = f"POST {TOKEN_PATH}"
     if response.status_code >= 500:
         raise CanvasUnavailableError(f"Canvas token endpoint error {response.status_code}", endpoint=endpoint)
@@ -707,7 +805,9 @@ def _oauth_grant(response: httpx.Response) -> TokenGrant:
         raise CanvasUnavailableError("Canvas token endpoint sent non-JSON", endpoint=endpoint) from exc
     if response.status_code != 200 or not isinstance(payload, dict) or not payload.get("access_token"):
         error = str(payload.get("error", "")) if isinstance(payload, dict) else ""
-        description = str(payload.get("error_description", ""))[:200] if isinstance(payload, dict) else ""
+        error = error if re.fullmatch(r"[a-z_]{1,64}", _scrub(error, hide)) else ""  # an OAuth error code only
+        description = str(payload.get("error_description", "")) if isinstance(payload, dict) else ""
+        description = _scrub(description, hide)[:200]
         kwargs = {"error": error, "status": response.status_code, "endpoint": endpoint}
         if error == "invalid_client" or response.status_code == 401:
             raise CanvasInvalidClient(f"Canvas rejected the client ID or secret ({description or error})", **kwargs)
@@ -748,7 +848,7 @@ def oauth_exchange_code(
     if code_verifier:
         data["code_verifier"] = code_verifier
     response = _oauth_call("POST", base_url=base_url, workspace_id=workspace_id, data=data, transport=transport)
-    return _oauth_grant(response)
+    return _oauth_grant(response, hide=(client_secret, code, code_verifier))
 
 
 def oauth_refresh(
@@ -771,7 +871,7 @@ def oauth_refresh(
     while True:
         try:
             response = _oauth_call("POST", base_url=base_url, workspace_id=workspace_id, data=data, transport=transport)
-            return _oauth_grant(response)
+            return _oauth_grant(response, hide=(client_secret, refresh_token))
         except CanvasRetryableError:
             if attempt >= min(2, settings.CANVAS_MAX_RETRIES):
                 raise

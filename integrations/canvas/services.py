@@ -42,13 +42,19 @@ def _error_text(exc: Exception) -> str:
 
 
 # --- connection ---------------------------------------------------------------------------
+SECRET_AGAIN = "Enter the client secret again: it is required when the Canvas address or client ID changes."
+
+
 def canvas_connection_save(*, connection: CanvasConnection, new_secret: str = "", actor=None) -> CanvasConnection:
-    """Create or edit a connection. A blank ``new_secret`` keeps the stored one.
+    """Create or edit a connection. A blank ``new_secret`` keeps the stored one, unless the
+    instance URL or the client ID changes: then the secret must be entered again (ValueError,
+    nothing saved), so a changed address never receives the stored secret.
 
     Changing the instance URL or the client ID drops the tokens (they belong to the old key)
     and sets the connection back to "not authorized". Audited as a connection change.
     """
     connection.instance_url = canvas.normalize_instance_url(connection.instance_url)
+    canvas.instance_url_check_public(connection.instance_url)
     with transaction.atomic():
         previous = (
             CanvasConnection.objects.select_for_update().filter(pk=connection.pk).first() if connection.pk else None
@@ -61,6 +67,8 @@ def canvas_connection_save(*, connection: CanvasConnection, new_secret: str = ""
             connection.client_secret = previous.client_secret
             for field in ("access_token", "refresh_token", "token_expires_at", "status"):
                 setattr(connection, field, getattr(previous, field))
+        if previous is not None and {"instance_url", "client_id"} & set(changed) and not new_secret:
+            raise ValueError(SECRET_AGAIN)
         if new_secret:
             connection.client_secret = new_secret
             changed.append("client_secret")
@@ -349,11 +357,18 @@ def canvas_error_record(*, connection: CanvasConnection, exc: canvas.CanvasError
     _set_error(connection, _error_text(exc), status=status)
 
 
+NETWORK_ERRORS = (canvas.CanvasAddressRefused, canvas.CanvasUnreachable, canvas.CanvasTimeoutError)
+
+
 def canvas_connection_test(*, connection: CanvasConnection, actor=None) -> OAuthOutcome:
     """ "Test connection": read the token's own user; records success or the error."""
     try:
         with canvas_client_for(connection) as api:
             me = api.get_self()
+    except NETWORK_ERRORS:
+        # One message for every network condition (refused address, DNS, timeout, connection).
+        _set_error(connection, canvas.UNREACHABLE)
+        return OAuthOutcome(False, f"Canvas test failed: {canvas.UNREACHABLE}.", connection)
     except canvas.CanvasError as exc:
         canvas_error_record(connection=connection, exc=exc)
         return OAuthOutcome(False, f"Canvas test failed: {_error_text(exc)}", connection)
