@@ -6,14 +6,14 @@ from django.contrib.admin import RelatedOnlyFieldListFilter
 
 from assistant import services
 from assistant.models import Assistant, AssistantWorkspaceSettings, KnowledgeItem, ProviderConfig
-from workspaces.admin_scoping import OWNER_EDITOR, ReadOnlyScopedAdmin, WorkspaceScopedAdmin
+from workspaces.admin_scoping import OWNER, OWNER_EDITOR, ReadOnlyScopedAdmin, WorkspaceScopedAdmin
 
 
 class ProviderConfigForm(forms.ModelForm):
     api_key = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Stored encrypted. Leave empty to keep the current key.",
+        help_text="Stored encrypted. Leave empty to keep the current key (enter it again when the base URL changes).",
     )
 
     class Meta:
@@ -30,11 +30,23 @@ class ProviderConfigForm(forms.ModelForm):
             "max_retries",
         ]
 
-    def clean_api_key(self):
-        value = self.cleaned_data.get("api_key")
-        if not value and self.instance.pk:
-            return self.instance.api_key
-        return value
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What is stored now (construct_instance overwrites the instance before it is saved).
+        self.stored_base_url = self.instance.base_url if self.instance.pk else ""
+        self.stored_api_key = (self.instance.api_key or "") if self.instance.pk else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("api_key") or not self.stored_api_key:
+            return cleaned
+        # An empty key keeps the stored one, but only for the address it was entered for:
+        # a stored key is never sent to a newly typed base URL.
+        if "base_url" in cleaned and cleaned["base_url"] != self.stored_base_url:
+            self.add_error("api_key", "The base URL changed: enter the API key again for the new address.")
+        else:
+            cleaned["api_key"] = self.stored_api_key
+        return cleaned
 
 
 @admin.register(ProviderConfig)
@@ -42,7 +54,17 @@ class ProviderConfigAdmin(WorkspaceScopedAdmin):
     form = ProviderConfigForm
     list_display = ["name", "workspace", "kind", "base_url", "model"]
     list_filter = [("workspace", RelatedOnlyFieldListFilter), "kind"]
-    change_roles = OWNER_EDITOR
+    change_roles = OWNER  # the API key is a credential: Editors may view
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self.has_change_permission(request, obj):  # view only: never show the key itself
+            fields = ["api_key_set" if f == "api_key" else f for f in fields]
+        return fields
+
+    @admin.display(description="API key set", boolean=True)
+    def api_key_set(self, obj) -> bool:
+        return bool(obj and obj.api_key)
 
     def save_model(self, request, obj, form, change):
         obj.full_clean()
@@ -53,7 +75,7 @@ class ProviderConfigAdmin(WorkspaceScopedAdmin):
 class AssistantWorkspaceSettingsAdmin(WorkspaceScopedAdmin):
     list_display = ["workspace", "provider", "retention_days", "staff_can_read_conversations"]
     fields = ["workspace", "provider", "retention_days", "staff_can_read_conversations"]
-    change_roles = OWNER_EDITOR
+    change_roles = OWNER  # provider, retention and who may read conversations: Editors may view
 
     def save_model(self, request, obj, form, change):
         obj.full_clean()

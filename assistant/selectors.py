@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from assistant.models import Assistant, Conversation, KnowledgeItem, Message, MessageCitation
+from assistant.text import https_url
 from workspaces.models import Group, GroupMembership, GroupRole, WorkspaceRole
 from workspaces.selectors import group_get_for_user, workspace_admin_roles_for_user
 
@@ -33,6 +34,16 @@ def can_view_usage(*, user, group: Group, membership: GroupMembership | None) ->
     if _is_workspace_admin(user=user, workspace_id=group.workspace_id):
         return True
     return membership is not None and membership.role in (GroupRole.OWNER, GroupRole.FACILITATOR)
+
+
+def can_read_conversations(*, user, membership: GroupMembership | None) -> bool:
+    """The group's active Owners and Facilitators, and superusers (workspace Owners and
+    Editors without such a group role see usage aggregates only)."""
+    if user.is_superuser:
+        return True
+    return (
+        membership is not None and membership.is_active and membership.role in (GroupRole.OWNER, GroupRole.FACILITATOR)
+    )
 
 
 def group_get_for_manager(*, user, group_uuid) -> tuple[Group, GroupMembership | None]:
@@ -155,7 +166,12 @@ def usage_for_group(*, group: Group, days: int = 30) -> dict:
         "unanswered": totals["unanswered"],
         "unanswered_rate": round(totals["unanswered"] / total, 3) if total else 0.0,
         "most_cited": [
-            {"item_id": r["item_id"], "title": r["item__title"], "url": r["item__url"], "citations": r["citations"]}
+            {
+                "item_id": r["item_id"],
+                "title": r["item__title"],
+                "url": https_url(r["item__url"]),
+                "citations": r["citations"],
+            }
             for r in cited
         ],
     }

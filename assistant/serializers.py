@@ -4,6 +4,14 @@ from django.conf import settings
 from rest_framework import serializers
 
 from assistant.models import Assistant, Conversation, Message
+from assistant.text import https_url
+
+
+class HttpsUrlField(serializers.CharField):
+    """A source link: emitted only when it is an absolute https URL, else ""."""
+
+    def to_representation(self, value) -> str:
+        return https_url(value)
 
 
 class AssistantSerializer(serializers.ModelSerializer):
@@ -40,7 +48,7 @@ class SourceSerializer(serializers.Serializer):
     item_id = serializers.IntegerField()
     passage_id = serializers.IntegerField()
     title = serializers.CharField()
-    url = serializers.CharField(allow_blank=True)
+    url = HttpsUrlField(allow_blank=True)
     type = serializers.CharField()
 
 
@@ -92,7 +100,7 @@ class UsageDaySerializer(serializers.Serializer):
 class CitedSerializer(serializers.Serializer):
     item_id = serializers.IntegerField()
     title = serializers.CharField()
-    url = serializers.CharField(allow_blank=True)
+    url = HttpsUrlField(allow_blank=True)
     citations = serializers.IntegerField()
 
 

@@ -3,9 +3,30 @@
 import html
 import io
 import re
+from urllib.parse import urlsplit
 
 PASSAGE_WORDS = 180
 PASSAGE_OVERLAP = 30
+
+
+def https_url(url) -> str:
+    """``url`` when it is an absolute https URL with a host, else "" (shown as a title without a link).
+
+    Source links come from Canvas and uploads; anything else (javascript:, data:, http:,
+    relative or malformed URLs) is never rendered as a link.
+    """
+    url = str(url or "")
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return ""
+    if parts.scheme != "https" or not url.lower().startswith("https://") or not host:
+        return ""
+    return url
+
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9])|\n{2,}|\n(?=\s*[-*•]\s)")
 

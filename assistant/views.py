@@ -87,24 +87,30 @@ def assistant_settings(request: HttpRequest, group_uuid) -> HttpResponse:
 
 @require_GET
 def assistant_usage(request: HttpRequest, group_uuid) -> HttpResponse:
-    group, _ = selectors.group_get_for_usage(user=request.user, group_uuid=group_uuid)
-    ws_settings = services.workspace_settings_get(workspace_id=group.workspace_id)
-    conversations = (
-        selectors.conversation_list_for_staff(group=group)[:100] if ws_settings.staff_can_read_conversations else None
-    )
+    group, membership = selectors.group_get_for_usage(user=request.user, group_uuid=group_uuid)
+    staff_can_read = services.workspace_settings_get(workspace_id=group.workspace_id).staff_can_read_conversations
+    may_read = staff_can_read and selectors.can_read_conversations(user=request.user, membership=membership)
+    conversations = selectors.conversation_list_for_staff(group=group)[:100] if may_read else None
     response = render(
         request,
         "assistant/assistant_usage.html",
-        {"group": group, "usage": selectors.usage_for_group(group=group), "conversations": conversations},
+        {
+            "group": group,
+            "usage": selectors.usage_for_group(group=group),
+            "conversations": conversations,
+            "staff_can_read": staff_can_read,
+        },
     )
     return _framed(response, group)
 
 
 @require_GET
 def conversation_read(request: HttpRequest, group_uuid, conversation_uuid) -> HttpResponse:
-    group, _ = selectors.group_get_for_usage(user=request.user, group_uuid=group_uuid)
+    group, membership = selectors.group_get_for_usage(user=request.user, group_uuid=group_uuid)
     if not services.workspace_settings_get(workspace_id=group.workspace_id).staff_can_read_conversations:
         raise PermissionDenied("This workspace does not let course staff read conversations.")
+    if not selectors.can_read_conversations(user=request.user, membership=membership):
+        raise PermissionDenied("Only the course's Owners and Facilitators read individual conversations.")
     conversation = selectors.conversation_list_for_staff(group=group).filter(uuid=conversation_uuid).first()
     if conversation is None:
         raise Http404("No such conversation")

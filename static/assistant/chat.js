@@ -66,6 +66,16 @@
     });
   }
 
+  // Source links are followed only to absolute https: URLs (the server sends no others);
+  // anything else (javascript:, data:, http:, relative) is shown as a title without a link.
+  function httpsUrl(url) {
+    if (typeof url !== "string" || !/^https:\/\//i.test(url) || /[\s\\]/.test(url)) return "";
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" && parsed.hostname ? parsed.href : "";
+    } catch (e) { return ""; }
+  }
+
   function renderSources(bubble, sources) {
     if (!sources || !sources.length) return;
     const wrap = document.createElement("div");
@@ -77,9 +87,10 @@
     sources.forEach(function (s) {
       const li = document.createElement("li");
       li.value = s.number;
-      if (s.url) {
+      const href = httpsUrl(s.url);
+      if (href) {
         const a = document.createElement("a");
-        a.href = s.url; a.target = "_blank"; a.rel = "noopener";
+        a.href = href; a.target = "_blank"; a.rel = "noopener";
         a.textContent = s.title;
         li.appendChild(a);
       } else {

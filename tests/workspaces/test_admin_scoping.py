@@ -128,9 +128,10 @@ MODELS = {
             NONE,
             ("/pages", "/files"),
         ),
-        # assistant/admin.py: Owners and Editors choose providers and settings; assistants come with their group.
-        AdminModel("assistant", "providerconfig", ProviderConfig, "workspace", OE, OE, OE, OE),
-        AdminModel("assistant", "assistantworkspacesettings", AssistantWorkspaceSettings, "workspace", OE, OE, OE, OE),
+        # assistant/admin.py: Owners choose providers (the API key is a credential) and settings, Editors view them;
+        # assistants come with their group.
+        AdminModel("assistant", "providerconfig", ProviderConfig, "workspace", OE, O, O, O),
+        AdminModel("assistant", "assistantworkspacesettings", AssistantWorkspaceSettings, "workspace", OE, O, O, O),
         AdminModel("assistant", "assistant", Assistant, "workspace", OE, OE, NONE, OE, ("Alpha Study", "Beta Study")),
         AdminModel(
             "assistant", "knowledgeitem", KnowledgeItem, "workspace", OE, NONE, NONE, NONE, ("Alpha Syll", "Beta Syll")
@@ -1104,6 +1105,9 @@ def test_admin_saving_own_workspace_row_into_a_field_is_saved(as_user, world, ro
         own, url = None, m.url("add")
     value = world.objects["alpha"][BETA_ROW_FOR[field]] if own is not None else group
     response = as_user(role).post(url, {**data, field: value.pk})
+    if role not in (m.add if view == "add" else m.change):
+        assert response.status_code == 403
+        return
     assert response.status_code == 302
     saved = m.model.objects.get(pk=own.pk) if own is not None else m.model.objects.get(group=group)
     assert (saved.workspace_id, getattr(saved, f"{field}_id")) == (alpha.pk, value.pk)
