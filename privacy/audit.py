@@ -4,7 +4,8 @@ Call ``audit_record`` for every security-relevant event (who, what, which worksp
 never pass tokens, secrets or message bodies. The details are sanitised anyway: keys
 that name a secret are dropped, values are reduced to short scalars or short lists of
 them, and the whole stays small. ``workspace_id=None`` is for platform-level events only
-(see ``privacy.models.AuditEntry``).
+(see ``privacy.models.AuditEntry``); platform-level LTI launch refusals are not written
+at all (see ``audit_record``).
 
 Action names are dotted, lower case (``lti.launch.rejected``); the ones this codebase
 records are listed in ``ACTIONS`` (documented in docs/data-access.md), but any name of
@@ -18,7 +19,7 @@ from privacy.models import AuditEntry
 
 ACTIONS = {
     "lti.launch.accepted": "LTI launch accepted",
-    "lti.launch.rejected": "LTI launch or login refused (details.reason)",
+    "lti.launch.rejected": "LTI launch or login refused (details.reason); not recorded without a workspace",
     "lti.registration.created": "LTI registration (developer key) added",
     "lti.registration.changed": "LTI registration changed",
     "lti.deployment.first_seen": "New deployment_id seen in a signed launch",
@@ -116,14 +117,33 @@ def _actor(actor) -> tuple[int | None, str]:
     return None, "anonymous"
 
 
-def audit_record(*, workspace_id: int | None, action: str, actor=None, target: str = "", details: dict | None = None):
-    """Append one audit entry and return it.
+# Platform-level (workspace-less) events with these prefixes are not written: they are
+# LTI launches and logins refused before any registration was identified, which anyone
+# can cause without signing in. Their ``LaunchEvent`` row and the log line record them.
+_PLATFORM_LEVEL_NOT_AUDITED = ("lti.launch.",)
+
+
+def is_audited(*, workspace_id: int | None, action: str) -> bool:
+    """False for the anonymous platform-level events kept out of the audit table."""
+    return not (workspace_id is None and action.startswith(_PLATFORM_LEVEL_NOT_AUDITED))
+
+
+def audit_record(
+    *, workspace_id: int | None, action: str, actor=None, target: str = "", details: dict | None = None
+) -> AuditEntry | None:
+    """Append one audit entry and return it (None when the event is not audited).
 
     ``actor`` is a user, a user id, a short label (``"canvas-sync"``) or None (the
     system). ``target`` names what was acted on (``deployment:<id>``, ``user:<id>``).
+
+    Platform-level LTI launch events (``lti.launch.*`` with no workspace: refusals for
+    unknown platforms, caused by unauthenticated requests) are not written, so that an
+    anonymous flood cannot fill the table; ``LaunchEvent`` and the log keep them.
     """
     if not _ACTION_RE.match(action) or len(action) > 64:
         raise ValueError(f"Audit action must be a dotted lower-case name: {action!r}")
+    if not is_audited(workspace_id=workspace_id, action=action):
+        return None
     actor_id, actor_label = _actor(actor)
     return AuditEntry.objects.create(
         workspace_id=workspace_id,

@@ -31,11 +31,12 @@ class AuditEntry(models.Model):
     """Who did what, when, in which workspace, to what. No tokens, secrets or bodies.
 
     ``workspace`` is null only for platform-level events that belong to no tenant:
-    launches refused before a registration was identified (unknown issuer or client_id),
     tool signing-key rotations (one key set serves every workspace), admin sign-ins of
     platform operators who administer no workspace, and failed admin sign-ins (the user is
     unknown). Those entries are visible to superusers only. Every event that concerns a
-    workspace carries it.
+    workspace carries it. Launches refused before a registration was identified (unknown
+    issuer or client_id) are not written here (see ``privacy.audit.audit_record``): their
+    ``LaunchEvent`` row and the log line record them.
 
     ``actor_id``/``actor_label`` are plain columns, not a foreign key: deleting a person
     must not rewrite the log (no ON DELETE SET NULL update), and the label keeps the

@@ -3,15 +3,18 @@
 The data-access report is *generated*: from the code's list of stored launch claims
 (``integrations.lti.claims.STORED_LAUNCH_CLAIMS``), the LTI configuration the tool hands
 to Canvas (``developer_key_json``), the workspace's Canvas connection scopes, the
-content actually imported, the request counters, the retention policy and the admin
-permission declarations. Nothing on the page is typed in by hand apart from the
-descriptions of known Canvas API endpoints and the fixed "not accessed" list, and each
+content actually imported, the request counters, the retention policy, the course
+assistant's settings and providers, and the admin permission declarations. Nothing on
+the page is typed in by hand apart from the descriptions of known Canvas API endpoints,
+of what the assistant stores and sends, and the fixed "not accessed" list, and each
 "not accessed" statement is checked against the live configuration before it is shown.
 """
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -304,6 +307,125 @@ def _retention(*, workspace: Workspace) -> dict:
     }
 
 
+# What the course assistant stores (``assistant.models``); the rest of its section is read
+# from the workspace's assistant settings and provider configurations.
+ASSISTANT_STORED_DATA = [
+    {
+        "data": "Questions asked",
+        "purpose": "Shown back to the person in their conversation; the last turns give the next answer context.",
+        "stored_in": "assistant.Message (role user), per person and assistant",
+    },
+    {
+        "data": "Answers given",
+        "purpose": "Shown back to the person, with the course materials each answer cites.",
+        "stored_in": "assistant.Message (role assistant), per person and assistant",
+    },
+    {
+        "data": "Conversation titles",
+        "purpose": "Lists the person's conversations (taken from the first question).",
+        "stored_in": "assistant.Conversation, per person and assistant",
+    },
+    {
+        "data": "Cited course materials",
+        "purpose": "Counts how often each course item is cited (usage page for course staff).",
+        "stored_in": "assistant.MessageCitation",
+    },
+]
+# What an answer request to an AI provider holds (``assistant.providers.build_messages``).
+ASSISTANT_SENT_TO_PROVIDER = [
+    "the question",
+    "the course passages retrieved for it (with their titles)",
+    "up to six earlier turns of the same conversation",
+    "the course name and the assistant's instructions",
+]
+ASSISTANT_NOT_SENT_TO_PROVIDER = [
+    "the person's name, email address, account or LMS ids (only what they type into a question)",
+]
+ASSISTANT_STAFF_READERS = "the course group's Owners and Facilitators"
+
+
+def _provider_host(base_url: str) -> str:
+    """The host (and port) of a provider's base URL; never its path, query or credentials."""
+    try:
+        parts = urlsplit(base_url or "")
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return ""
+    return f"{host}:{port}" if host and port else host
+
+
+def _provider_row(config) -> dict:
+    """What a provider configuration (None: the offline default) does with questions."""
+    if config is None or config.kind == "offline":
+        return {
+            "name": config.name if config is not None else "",
+            "mode": "offline",
+            "sends_data": False,
+            "host": "",
+            "model": "",
+        }
+    return {
+        "name": config.name,
+        "mode": config.kind,
+        "sends_data": True,
+        "host": _provider_host(config.base_url),
+        "model": config.model,
+    }
+
+
+def _schedule_seconds(entry: str) -> int | None:
+    schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", {}).get(entry, {}).get("schedule")
+    return int(schedule) if isinstance(schedule, int | float) else None
+
+
+def _assistant(*, workspace: Workspace) -> dict:
+    """The course assistant: what it stores, for how long, who reads it and where it is sent."""
+    from assistant.models import Assistant, AssistantWorkspaceSettings
+
+    # Read only: a report must not create the settings row (workspace_settings_get would).
+    ws_settings = AssistantWorkspaceSettings.objects.select_related("provider").filter(workspace=workspace).first()
+    default_days = settings.ASSISTANT_DEFAULT_RETENTION_DAYS
+    retention_days = ws_settings.retention_days if ws_settings is not None else default_days
+    workspace_provider = _provider_row(ws_settings.provider if ws_settings is not None else None)
+    overrides = [
+        {
+            "assistant": a.name,
+            "assistant_uuid": str(a.uuid),
+            "group": a.group.name,
+            **_provider_row(a.provider),
+        }
+        for a in Assistant.objects.filter(workspace=workspace, provider__isnull=False)
+        .select_related("group", "provider")
+        .order_by("group__name", "name", "pk")
+    ]
+    in_use = [workspace_provider] + overrides
+    hosts = sorted({row["host"] for row in in_use if row["sends_data"] and row["host"]})
+    sends = any(row["sends_data"] for row in in_use)
+    return {
+        "stores_conversations": True,
+        "stored_per": "person and assistant",
+        "stored_data": [dict(row) for row in ASSISTANT_STORED_DATA],
+        "customised": ws_settings is not None,
+        "retention_days": retention_days,
+        "retention_default_days": default_days,
+        "retention_means": (
+            f"Conversations untouched for {retention_days} days are deleted with their messages."
+            if retention_days
+            else "Conversations are kept until the person, an Owner or a workspace deletion removes them."
+        ),
+        "purge_schedule_seconds": _schedule_seconds("assistant-purge-conversations"),
+        "staff_can_read_conversations": bool(ws_settings and ws_settings.staff_can_read_conversations),
+        "staff_readers": ASSISTANT_STAFF_READERS,
+        "workspace_provider": workspace_provider,
+        "assistant_overrides": overrides,
+        "sends_to_provider": sends,
+        "provider_hosts": hosts,
+        "sent_to_provider": list(ASSISTANT_SENT_TO_PROVIDER) if sends else [],
+        "not_sent_to_provider": list(ASSISTANT_NOT_SENT_TO_PROVIDER) if sends else [],
+    }
+
+
 def role_permissions() -> list[dict]:
     """Which workspace role sees and changes what, read from the admin declarations."""
     from django.contrib import admin
@@ -390,10 +512,10 @@ def protections() -> list[dict]:
         },
         {
             "title": "Audit logging",
-            "statement": "Launches (accepted and refused, with the reason), registration, deployment and Canvas "
-            "connection changes, key rotations, role changes, data exports and deletions and admin sign-ins are "
-            "recorded in an append-only audit log (the database refuses updates). It holds no tokens, secrets or "
-            "message bodies. Workspace Owners review and export their workspace's entries.",
+            "statement": "Launches into a workspace (accepted and refused, with the reason), registration, "
+            "deployment and Canvas connection changes, key rotations, role changes, data exports and deletions "
+            "and admin sign-ins are recorded in an append-only audit log (the database refuses updates). It holds "
+            "no tokens, secrets or message bodies. Workspace Owners review and export their workspace's entries.",
         },
         {
             "title": "Data minimisation",
@@ -411,7 +533,9 @@ def protections() -> list[dict]:
             "statement": "A daily job deletes launch records and audit entries older than each workspace's "
             f"retention period (defaults: {settings.PRIVACY_DEFAULT_LAUNCH_EVENT_DAYS} and "
             f"{settings.PRIVACY_DEFAULT_AUDIT_ENTRY_DAYS} days) and deactivates course memberships of people not "
-            f"seen for {settings.PRIVACY_DEFAULT_INACTIVE_MEMBERSHIP_DAYS} days; sign-in state expires after "
+            f"seen for {settings.PRIVACY_DEFAULT_INACTIVE_MEMBERSHIP_DAYS} days; course-assistant conversations "
+            "are deleted once untouched for the workspace's conversation retention (default "
+            f"{settings.ASSISTANT_DEFAULT_RETENTION_DAYS} days); sign-in state expires after "
             f"{settings.LTI_LOGIN_TTL_SECONDS} seconds.",
         },
         {
@@ -440,6 +564,7 @@ def data_access_report(*, workspace: Workspace) -> dict:
         "retention": _retention(workspace=workspace),
         "roles": role_permissions(),
         "protections": protections(),
+        "assistant": _assistant(workspace=workspace),
     }
 
 
@@ -493,6 +618,50 @@ def person_get_for_workspace(*, workspace: Workspace, user_id) -> object:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def _assistant_conversations(*, workspace: Workspace, user) -> list[dict]:
+    """The person's course-assistant conversations in the workspace, each with its messages."""
+    from assistant.models import Conversation, Message
+
+    conversations = list(
+        Conversation.objects.filter(workspace=workspace, user=user)
+        .select_related("assistant__group")
+        .order_by("created_at", "pk")
+    )
+    messages: dict[int, list] = defaultdict(list)
+    for message in Message.objects.filter(workspace=workspace, conversation__in=[c.pk for c in conversations]).order_by(
+        "created_at", "pk"
+    ):
+        messages[message.conversation_id].append(message)
+    uuids = {m.pk: str(m.uuid) for rows in messages.values() for m in rows}
+    return [
+        {
+            "uuid": str(c.uuid),
+            "assistant": c.assistant.name,
+            "assistant_uuid": str(c.assistant.uuid),
+            "group": c.assistant.group.name,
+            "group_uuid": str(c.assistant.group.uuid),
+            "title": c.title,
+            "created_at": _iso(c.created_at),
+            "updated_at": _iso(c.updated_at),
+            "messages": [
+                {
+                    "uuid": str(m.uuid),
+                    "role": m.role,
+                    "content": m.content,
+                    "status": m.status,
+                    "mode": m.mode,
+                    "answers_question": uuids.get(m.question_id) if m.question_id else None,
+                    "citations": m.citations,
+                    "error": m.error,
+                    "created_at": _iso(m.created_at),
+                }
+                for m in messages[c.pk]
+            ],
+        }
+        for c in conversations
+    ]
 
 
 def person_data_export(*, workspace: Workspace, user) -> dict:
@@ -574,6 +743,7 @@ def person_data_export(*, workspace: Workspace, user) -> dict:
             }
             for ev in launches
         ],
+        "assistant_conversations": _assistant_conversations(workspace=workspace, user=user),
         "audit_entries": [audit_entry_row(entry) for entry in audit],
     }
 

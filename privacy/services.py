@@ -248,17 +248,22 @@ def _account_is_only_here(*, user, workspace: Workspace) -> bool:
 def person_delete(*, workspace: Workspace, person, actor) -> dict[str, int | bool]:
     """Delete everything stored about ``person`` in ``workspace``.
 
-    Removes their LTI identities, workspace and group memberships, role-change records
-    and launch records in this workspace; the account itself is deleted too when it
-    belongs to no other workspace (and is not an operator's). Audit entries stay (they
-    are the record of what happened, and age out with the retention policy).
+    Removes their LTI identities, workspace and group memberships, role-change records,
+    launch records and course-assistant conversations (with their messages) in this
+    workspace; the account itself is deleted too when it belongs to no other workspace
+    (and is not an operator's). Audit entries stay (they are the record of what
+    happened, and age out with the retention policy).
     """
+    from assistant.models import Conversation
     from integrations.models import LaunchEvent, LtiIdentity
     from workspaces.models import GroupMembership, RoleChange
 
     with transaction.atomic():
         only_here = _account_is_only_here(user=person, workspace=workspace)
+        _, assistant_deleted = Conversation.objects.filter(workspace=workspace, user=person).delete()
         counts = {
+            "assistant_conversations": assistant_deleted.get("assistant.Conversation", 0),
+            "assistant_messages": assistant_deleted.get("assistant.Message", 0),
             "launch_events": _delete(LaunchEvent.objects.filter(workspace=workspace, user=person)),
             "role_changes": _delete(RoleChange.objects.filter(workspace=workspace, user=person)),
             "group_memberships": _delete(GroupMembership.objects.filter(workspace=workspace, user=person)),
@@ -270,6 +275,7 @@ def person_delete(*, workspace: Workspace, person, actor) -> dict[str, int | boo
                 workspace=workspace,
                 person=person,
                 skip={
+                    "assistant.conversation",
                     "integrations.launchevent",
                     "workspaces.rolechange",
                     "workspaces.groupmembership",
@@ -296,12 +302,22 @@ def person_anonymise(*, workspace: Workspace, person, actor) -> dict[str, int | 
 
     Their LTI identities lose name, email and LMS user id, and their ``sub`` is replaced
     by a random value (a later launch starts a new, unlinked person). Launch records keep
-    no link to them. The account's name and email are cleared and its username replaced
-    when the account belongs to no other workspace.
+    no link to them. Their course-assistant conversations keep their shape (dates,
+    statuses, cited materials: the usage figures) but lose every text the person wrote
+    or that may repeat it: titles, questions, answers and error messages. The account's
+    name and email are cleared and its username replaced when the account belongs to no
+    other workspace.
     """
+    from assistant.models import Conversation, Message
     from integrations.models import LaunchEvent, LtiIdentity
 
     with transaction.atomic():
+        conversations = Conversation.objects.filter(workspace=workspace, user=person)
+        # update() leaves updated_at alone, so the conversation retention is unchanged.
+        messages = Message.objects.filter(workspace=workspace, conversation__in=conversations).update(
+            content="", error=""
+        )
+        conversation_count = conversations.update(title="")
         identities = list(LtiIdentity.objects.select_for_update().filter(workspace=workspace, user=person))
         for identity in identities:
             identity.sub = f"anonymised-{secrets.token_hex(16)}"
@@ -316,6 +332,8 @@ def person_anonymise(*, workspace: Workspace, person, actor) -> dict[str, int | 
         result = {
             "lti_identities": len(identities),
             "launch_events_unlinked": launches,
+            "assistant_conversations": conversation_count,
+            "assistant_messages": messages,
             "account_anonymised": account_anonymised,
         }
         audit_record(
@@ -331,7 +349,8 @@ def person_anonymise(*, workspace: Workspace, person, actor) -> dict[str, int | 
 def workspace_data_delete(*, workspace: Workspace, actor) -> dict[str, int]:
     """Delete a whole workspace's data (offboarding), keeping only its shell.
 
-    Deleted: course groups with their memberships, imported knowledge and passages;
+    Deleted: course groups with their memberships, assistants and conversations,
+    imported knowledge and passages; the assistant settings and provider keys;
     LTI identities; launch records and login attempts; role-change records; the Canvas
     connection (with its encrypted tokens) and request counters; LTI registrations and
     deployments (nothing can launch into it any more); share links; the memberships of

@@ -9,7 +9,7 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 
 from integrations.lti.tool_keys import tool_key_ensure, tool_key_rotate
-from integrations.models import LtiDeployment, LtiRegistration
+from integrations.models import LaunchEvent, LtiDeployment, LtiRegistration
 from integrations.services import deployment_set_status
 from privacy.audit import audit_record
 from privacy.models import AuditEntry
@@ -93,11 +93,38 @@ def test_rejected_launch_is_recorded_with_its_reason(client, platform, tenants):
     assert token not in str(AuditEntry.objects.values_list("details", flat=True)[::1])
 
 
-def test_launch_from_an_unknown_platform_is_a_platform_level_entry(client, platform):
-    platform.login(client, iss="https://unknown.example", client_id="999")
-    (entry,) = entries(action="lti.launch.rejected")
-    assert entry["workspace_id"] is None
-    assert entry["details"]["reason"] == "unknown_client"
+def test_launch_from_an_unknown_platform_is_not_audited_but_kept_as_a_launch_event(client, platform, caplog):
+    """Anyone can send /lti/login/ for an unknown platform: no audit entry, so no anonymous flood."""
+    for n in range(3):
+        platform.login(client, iss="https://unknown.example", client_id=f"99{n}")
+    assert not AuditEntry.objects.filter(action__startswith="lti.launch.").exists()
+    assert not AuditEntry.objects.filter(workspace__isnull=True).exists()
+    events = LaunchEvent.objects.filter(workspace__isnull=True, outcome="rejected")
+    assert events.count() == 3
+    assert {e.reason for e in events} == {"unknown_client"}
+    assert "lti launch rejected reason=unknown_client workspace=None" in caplog.text
+
+
+def test_platform_level_launch_events_are_not_written_but_everything_else_is(tenants):
+    a, _ = tenants
+    assert audit_record(workspace_id=None, action="lti.launch.rejected", details={"reason": "unknown_issuer"}) is None
+    assert audit_record(workspace_id=None, action="lti.launch.accepted") is None
+    assert AuditEntry.objects.count() == 0
+    kept = [
+        audit_record(workspace_id=a.workspace.pk, action="lti.launch.rejected", details={"reason": "nonce_mismatch"}),
+        audit_record(workspace_id=None, action="lti.tool_key.rotated", target="tool_keys"),
+        audit_record(workspace_id=None, action="admin.sign_in_failed", details={"ip": "203.0.113.9"}),
+        audit_record(workspace_id=None, action="lti.launcher.something"),  # not the lti.launch. prefix
+    ]
+    assert all(isinstance(entry, AuditEntry) for entry in kept)
+    assert [(e["action"], e["workspace_id"]) for e in entries()] == [
+        ("lti.launch.rejected", a.workspace.pk),
+        ("lti.tool_key.rotated", None),
+        ("admin.sign_in_failed", None),
+        ("lti.launcher.something", None),
+    ]
+    with pytest.raises(ValueError):  # malformed names are still refused, workspace or not
+        audit_record(workspace_id=None, action="lti.launch.Bad Name")
 
 
 def test_deployment_status_change_is_recorded_with_its_actor(tenants, platform):

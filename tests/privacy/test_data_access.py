@@ -4,10 +4,11 @@ print layout, and the proof that the page is generated from live configuration (
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from assistant.models import KnowledgeItem
+from assistant.models import Assistant, AssistantWorkspaceSettings, KnowledgeItem, ProviderConfig
 from integrations.canvas.models import CanvasApiRequestCount, CanvasConnection
 from integrations.lti import claims as lti_claims
 from privacy.models import AuditEntry, DataAccessLink, RetentionPolicy
@@ -28,7 +29,28 @@ TOP_KEYS = [
     "retention",
     "roles",
     "protections",
+    "assistant",
 ]
+
+ASSISTANT_KEYS = [
+    "stores_conversations",
+    "stored_per",
+    "stored_data",
+    "customised",
+    "retention_days",
+    "retention_default_days",
+    "retention_means",
+    "purge_schedule_seconds",
+    "staff_can_read_conversations",
+    "staff_readers",
+    "workspace_provider",
+    "assistant_overrides",
+    "sends_to_provider",
+    "provider_hosts",
+    "sent_to_provider",
+    "not_sent_to_provider",
+]
+PROVIDER_KEYS = ["name", "mode", "sends_data", "host", "model"]
 
 
 def page_url(ws):
@@ -170,6 +192,30 @@ def test_json_schema_is_stable(client, tenants):
     assert "audit entries" not in data["roles"][1]["can_view"]
     assert "LTI identities" in data["roles"][0]["can_view"]
     assert [list(p) for p in data["protections"]] == [["title", "statement"]] * len(data["protections"])
+    assistant = data["assistant"]
+    assert list(assistant) == ASSISTANT_KEYS
+    assert [list(d) for d in assistant["stored_data"]] == [["data", "purpose", "stored_in"]] * 4
+    assert list(assistant["workspace_provider"]) == PROVIDER_KEYS
+    assert (assistant["stores_conversations"], assistant["stored_per"]) == (True, "person and assistant")
+    assert assistant["customised"] is False
+    assert (
+        assistant["retention_days"] == assistant["retention_default_days"] == settings.ASSISTANT_DEFAULT_RETENTION_DAYS
+    )
+    assert (
+        assistant["purge_schedule_seconds"]
+        == settings.CELERY_BEAT_SCHEDULE["assistant-purge-conversations"]["schedule"]
+    )
+    assert assistant["staff_can_read_conversations"] is False
+    assert assistant["workspace_provider"] == {
+        "name": "",
+        "mode": "offline",
+        "sends_data": False,
+        "host": "",
+        "model": "",
+    }
+    assert assistant["assistant_overrides"] == []
+    assert (assistant["sends_to_provider"], assistant["provider_hosts"]) == (False, [])
+    assert assistant["sent_to_provider"] == assistant["not_sent_to_provider"] == []
 
 
 def test_page_and_json_hold_no_personal_data(client, tenants, student):
@@ -301,6 +347,99 @@ def test_retention_settings_shown_are_the_workspaces(client, tenants):
     assert (retention["customised"], retention["launch_event_days"], retention["audit_entry_days"]) == (True, 30, 730)
     client.force_login(b.owner)
     assert client.get(json_url(b.workspace)).json()["retention"]["launch_event_days"] == 90
+
+
+# --- course assistant -----------------------------------------------------------------------------
+def test_assistant_section_is_offline_and_private_by_default_and_creates_nothing(client, tenants, settings):
+    settings.ASSISTANT_DEFAULT_RETENTION_DAYS = 120
+    a, _ = tenants
+    client.force_login(a.owner)
+    assistant = client.get(json_url(a.workspace)).json()["assistant"]
+    assert (assistant["retention_days"], assistant["customised"]) == (120, False)
+    assert assistant["sends_to_provider"] is False
+    assert not AssistantWorkspaceSettings.objects.exists()  # reading the report changes nothing
+    html = client.get(page_url(a.workspace)).content.decode()
+    assert "<h2>Course assistant</h2>" in html
+    assert "Questions asked" in html and "Answers given" in html
+    assert "Conversations untouched for 120 days are deleted with their messages." in html
+    assert "offline mode, answers quote the course materials and nothing leaves the platform" in html
+    assert "No: people's conversations are private to them" in html
+
+
+def test_assistant_section_follows_the_workspaces_settings_and_each_assistants_provider(client, tenants):
+    a, b = tenants
+    openai = ProviderConfig.objects.create(
+        workspace=a.workspace,
+        name="OpenAI",
+        kind="openai",
+        base_url="https://user:pw@api.openai.com/v1",
+        model="gpt-4o-mini",
+        api_key="sk-never-shown",
+    )
+    ollama = ProviderConfig.objects.create(
+        workspace=a.workspace, name="Campus", kind="openai", base_url="http://ollama.internal:11434/v1", model="llama3"
+    )
+    offline = ProviderConfig.objects.create(workspace=a.workspace, name="Quotes only", kind="offline")
+    AssistantWorkspaceSettings.objects.create(
+        workspace=a.workspace, provider=openai, retention_days=30, staff_can_read_conversations=True
+    )
+    bio = Group.objects.create(workspace=a.workspace, name="Biology 101")
+    chem = Group.objects.create(workspace=a.workspace, name="Chemistry 101")
+    hist = Group.objects.create(workspace=a.workspace, name="History 101")
+    Assistant.objects.create(workspace=a.workspace, group=bio, name="Bio helper", provider=ollama)
+    Assistant.objects.create(workspace=a.workspace, group=chem, name="Chem helper", provider=offline)
+    Assistant.objects.create(workspace=a.workspace, group=hist, name="History helper")  # the workspace's choice
+    client.force_login(a.owner)
+    response = client.get(json_url(a.workspace))
+    assistant = response.json()["assistant"]
+    assert (assistant["customised"], assistant["retention_days"]) == (True, 30)
+    assert assistant["retention_means"] == "Conversations untouched for 30 days are deleted with their messages."
+    assert assistant["staff_can_read_conversations"] is True
+    assert assistant["workspace_provider"] == {
+        "name": "OpenAI",
+        "mode": "openai",
+        "sends_data": True,
+        "host": "api.openai.com",
+        "model": "gpt-4o-mini",
+    }
+    assert [
+        (o["assistant"], o["group"], o["mode"], o["sends_data"], o["host"]) for o in assistant["assistant_overrides"]
+    ] == [
+        ("Bio helper", "Biology 101", "openai", True, "ollama.internal:11434"),
+        ("Chem helper", "Chemistry 101", "offline", False, ""),
+    ]
+    assert list(assistant["assistant_overrides"][0]) == ["assistant", "assistant_uuid", "group", *PROVIDER_KEYS]
+    assert assistant["sends_to_provider"] is True
+    assert assistant["provider_hosts"] == ["api.openai.com", "ollama.internal:11434"]
+    assert "the question" in assistant["sent_to_provider"]
+    assert "the course passages retrieved for it (with their titles)" in assistant["sent_to_provider"]
+    html = client.get(page_url(a.workspace)).content.decode()
+    assert "Yes, to <code>api.openai.com</code>, <code>ollama.internal:11434</code>" in html
+    assert "Bio helper (Biology 101)" in html
+    assert "Yes: the course group&#x27;s Owners and Facilitators" in html
+    for secret in ("sk-never-shown", "user:pw", "api.openai.com/v1", "11434/v1"):
+        assert secret not in response.content.decode()
+        assert secret not in html
+    # Beta's page is unaffected by alpha's providers.
+    client.force_login(b.owner)
+    beta = client.get(json_url(b.workspace)).json()["assistant"]
+    assert (beta["sends_to_provider"], beta["assistant_overrides"], beta["customised"]) == (False, [], False)
+
+
+def test_an_assistant_override_alone_makes_questions_leave(client, tenants):
+    a, _ = tenants
+    AssistantWorkspaceSettings.objects.create(workspace=a.workspace, retention_days=0)
+    remote = ProviderConfig.objects.create(
+        workspace=a.workspace, name="Azure", kind="openai", base_url="https://x.openai.azure.com", model="gpt4"
+    )
+    group = Group.objects.create(workspace=a.workspace, name="Physics")
+    Assistant.objects.create(workspace=a.workspace, group=group, provider=remote)
+    client.force_login(a.owner)
+    assistant = client.get(json_url(a.workspace)).json()["assistant"]
+    assert assistant["workspace_provider"]["sends_data"] is False
+    assert (assistant["sends_to_provider"], assistant["provider_hosts"]) == (True, ["x.openai.azure.com"])
+    assert assistant["retention_days"] == 0
+    assert assistant["retention_means"].startswith("Conversations are kept until")
 
 
 # --- share link ---------------------------------------------------------------------------------------

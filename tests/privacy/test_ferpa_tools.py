@@ -11,6 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from assistant.models import Conversation, Message, MessageCitation
+from assistant.services import assistant_get_or_create_for_group
 from integrations.models import LaunchEvent, LtiDeployment, LtiIdentity, LtiRegistration
 from privacy.audit import audit_record
 from privacy.models import AuditEntry, RetentionPolicy
@@ -24,6 +26,58 @@ User = get_user_model()
 
 def url(name, ws):
     return reverse(f"privacy:{name}", kwargs={"workspace_uuid": ws.uuid})
+
+
+def converse(group, user, question: str, answer: str) -> Conversation:
+    """One conversation of ``user`` with the group's assistant: a question and its answer."""
+    assistant = assistant_get_or_create_for_group(group=group)
+    ws = group.workspace
+    conversation = Conversation.objects.create(workspace=ws, assistant=assistant, user=user, title=question[:40])
+    asked = Message.objects.create(
+        workspace=ws, conversation=conversation, role="user", content=question, status="question"
+    )
+    answered = Message.objects.create(
+        workspace=ws,
+        conversation=conversation,
+        question=asked,
+        role="assistant",
+        content=answer,
+        status="answered",
+        mode="offline",
+        citations=[{"number": 1, "title": "Syllabus"}],
+    )
+    MessageCitation.objects.create(workspace=ws, message=answered, item=_item(group), number=1)
+    return conversation
+
+
+def _item(group):
+    from assistant.models import KnowledgeItem
+
+    return KnowledgeItem.objects.get_or_create(
+        workspace=group.workspace,
+        group=group,
+        source="upload",
+        item_type="upload",
+        external_id="syllabus",
+        defaults={"title": "Syllabus", "content_hash": "0"},
+    )[0]
+
+
+@pytest.fixture
+def chats(tenants, student):
+    """The student's two alpha conversations, a classmate's, and the student's and a beta member's in beta."""
+    a, b = tenants
+    course = Group.objects.get(workspace=a.workspace, name="LTI 1.3 Test Course")
+    beta = Group.objects.create(workspace=b.workspace, name="Beta course")
+    return {
+        "mine": [
+            converse(course, student, "When is the midterm, I am StudentFirst?", "Week 7 [1]."),
+            converse(course, student, "Where is the lab?", "Room 12 [1]."),
+        ],
+        "classmate": converse(course, a.member, "Classmate question", "Classmate answer"),
+        "mine_elsewhere": converse(beta, student, "Beta question of the student", "Beta answer"),
+        "beta": converse(beta, b.member, "Beta member question", "Beta member answer"),
+    }
 
 
 # --- export -------------------------------------------------------------------------------------------
@@ -44,8 +98,10 @@ def test_owner_exports_everything_stored_about_a_person(client, tenants, student
         "group_memberships",
         "role_changes",
         "launches",
+        "assistant_conversations",
         "audit_entries",
     ]
+    assert data["assistant_conversations"] == []
     assert data["account"]["name"] == "StudentFirst StudentLast"
     assert data["account"]["email"] == "canvasstudent@russfeld.me"
     assert data["lti_identities"] == [
@@ -107,6 +163,8 @@ def test_owner_deletes_a_persons_data(client, tenants, student):
     assert not LaunchEvent.objects.filter(user_id=student.pk).exists()
     (entry,) = AuditEntry.objects.filter(action="privacy.person.deleted")
     assert entry.details == {
+        "assistant_conversations": 0,
+        "assistant_messages": 0,
         "launch_events": 1,
         "role_changes": 2,
         "group_memberships": 1,
@@ -159,10 +217,132 @@ def test_owner_anonymises_a_person_and_a_later_launch_is_a_new_person(client, te
     assert AuditEntry.objects.get(action="privacy.person.anonymised").details == {
         "lti_identities": 1,
         "launch_events_unlinked": 1,
+        "assistant_conversations": 0,
+        "assistant_messages": 0,
         "account_anonymised": True,
     }
     platform.full_launch(Client())
     assert LtiIdentity.objects.get(sub=STUDENT_SUB).user_id != student.pk
+
+
+# --- course-assistant conversations ---------------------------------------------------------------------------
+def test_export_holds_every_conversation_and_message_of_the_person_in_the_workspace_only(
+    client, tenants, student, chats
+):
+    a, _ = tenants
+    client.force_login(a.owner)
+    data = client.post(url("person-export", a.workspace), {"person": student.pk}).json()
+    conversations = data["assistant_conversations"]
+    first, second = chats["mine"]
+    assert [c["uuid"] for c in conversations] == [str(first.uuid), str(second.uuid)]
+    assert list(conversations[0]) == [
+        "uuid",
+        "assistant",
+        "assistant_uuid",
+        "group",
+        "group_uuid",
+        "title",
+        "created_at",
+        "updated_at",
+        "messages",
+    ]
+    assert (conversations[0]["assistant"], conversations[0]["group"]) == ("Course assistant", "LTI 1.3 Test Course")
+    question, answer = conversations[0]["messages"]
+    assert list(question) == [
+        "uuid",
+        "role",
+        "content",
+        "status",
+        "mode",
+        "answers_question",
+        "citations",
+        "error",
+        "created_at",
+    ]
+    assert (question["role"], question["content"], question["answers_question"]) == (
+        "user",
+        "When is the midterm, I am StudentFirst?",
+        None,
+    )
+    assert (answer["role"], answer["content"], answer["answers_question"]) == (
+        "assistant",
+        "Week 7 [1].",
+        question["uuid"],
+    )
+    assert answer["citations"] == [{"number": 1, "title": "Syllabus"}]
+    assert [m["content"] for m in conversations[1]["messages"]] == ["Where is the lab?", "Room 12 [1]."]
+    body = str(data)
+    for other in ("Classmate question", "Classmate answer", "Beta question of the student", "Beta member question"):
+        assert other not in body
+    # The person's own download holds the same conversations.
+    own = Client()
+    own.force_login(student)
+    assert own.get(url("my-data-json", a.workspace)).json()["assistant_conversations"] == conversations
+    assert "Course assistant conversations kept: 2" in own.get(url("my-data", a.workspace)).content.decode()
+
+
+def test_deleting_a_person_deletes_their_conversations_in_the_workspace_only(client, tenants, student, chats):
+    a, b = tenants
+    WorkspaceMembership.objects.create(workspace=b.workspace, user=student, role="member")  # the account stays
+    client.force_login(a.owner)
+    erase = {"person": student.pk, "mode": "delete", "confirm": "on"}
+    assert client.post(url("person-erase", a.workspace), erase).status_code == 302
+    assert User.objects.filter(pk=student.pk).exists()
+    assert not Conversation.objects.filter(workspace=a.workspace, user=student).exists()
+    assert not Message.objects.filter(conversation__in=[c.pk for c in chats["mine"]]).exists()
+    assert not MessageCitation.objects.filter(message__conversation__in=[c.pk for c in chats["mine"]]).exists()
+    remaining = set(Conversation.objects.values_list("pk", flat=True))
+    assert remaining == {chats["classmate"].pk, chats["mine_elsewhere"].pk, chats["beta"].pk}
+    assert Message.objects.filter(conversation=chats["classmate"]).count() == 2
+    details = AuditEntry.objects.get(action="privacy.person.deleted").details
+    assert (details["assistant_conversations"], details["assistant_messages"]) == (2, 4)
+
+
+def test_deleting_a_person_whose_account_goes_deletes_all_their_conversations(client, tenants, student, chats):
+    a, _ = tenants
+    client.force_login(a.owner)
+    client.post(url("person-erase", a.workspace), {"person": student.pk, "mode": "delete", "confirm": "on"})
+    assert not User.objects.filter(pk=student.pk).exists()
+    assert not Conversation.objects.filter(user_id=student.pk).exists()
+    assert set(Conversation.objects.values_list("pk", flat=True)) == {chats["classmate"].pk, chats["beta"].pk}
+
+
+def test_anonymising_a_person_strips_the_text_of_their_conversations_and_keeps_the_activity(
+    client, tenants, student, chats
+):
+    a, _ = tenants
+    first, second = chats["mine"]
+    before = {c.pk: c.updated_at for c in Conversation.objects.all()}
+    Message.objects.filter(conversation=first, role="assistant").update(error="provider said StudentFirst")
+    client.force_login(a.owner)
+    erase = {"person": student.pk, "mode": "anonymise", "confirm": "on"}
+    assert client.post(url("person-erase", a.workspace), erase).status_code == 302
+    for conversation in (first, second):
+        conversation.refresh_from_db()
+        assert conversation.title == ""
+        assert conversation.updated_at == before[conversation.pk]  # retention unchanged
+        rows = list(Message.objects.filter(conversation=conversation).values_list("role", "status", "content", "error"))
+        assert rows == [("user", "question", "", ""), ("assistant", "answered", "", "")]
+    assert MessageCitation.objects.filter(message__conversation=first).count() == 1  # usage figures stay
+    assert Message.objects.get(conversation=chats["classmate"], role="user").content == "Classmate question"
+    assert Message.objects.get(conversation=chats["mine_elsewhere"], role="user").content == (
+        "Beta question of the student"
+    )
+    assert Conversation.objects.get(pk=chats["classmate"].pk).title == "Classmate question"
+    details = AuditEntry.objects.get(action="privacy.person.anonymised").details
+    assert (details["assistant_conversations"], details["assistant_messages"]) == (2, 4)
+    data = client.post(url("person-export", a.workspace), {"person": student.pk}).json()
+    assert "StudentFirst" not in str(data["assistant_conversations"])
+
+
+def test_deleting_the_workspaces_data_deletes_its_conversations(client, tenants, student, chats):
+    a, b = tenants
+    client.force_login(a.owner)
+    assert client.post(url("workspace-delete", a.workspace), {"confirm_slug": "alpha"}).status_code == 200
+    assert not Conversation.objects.filter(workspace=a.workspace).exists()
+    assert not Message.objects.filter(workspace=a.workspace).exists()
+    assert Conversation.objects.filter(pk=chats["beta"].pk).exists()
+    assert Message.objects.filter(conversation=chats["beta"]).count() == 2
 
 
 # --- delete a whole workspace's data ------------------------------------------------------------------------
