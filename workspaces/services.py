@@ -99,81 +99,56 @@ def _record(*, workspace_id, user_id, scope, from_role, to_role, reason, changed
     )
 
 
-def workspace_membership_save(*, membership: WorkspaceMembership, changed_by, reason: str = "set by hand") -> None:
-    """Create or change a workspace membership from the admin.
+def _membership_save_by_hand(*, membership, scope: str, changed_by, reason: str) -> None:
+    """Save a workspace or group membership edited by hand.
 
-    A role set by hand is pinned (launches and roster syncs then leave it alone) and
-    the change is recorded.
+    A role set by hand is pinned (launches and roster syncs then leave it alone); a
+    change of role is recorded in RoleChange and the audit log.
     """
     membership.full_clean()
+    group_id = getattr(membership, "group_id", None)
     with transaction.atomic():
         previous = None
         if membership.pk:
-            previous = (
-                WorkspaceMembership.objects.select_for_update().values_list("role", flat=True).get(pk=membership.pk)
-            )
+            previous = type(membership).objects.select_for_update().values_list("role", flat=True).get(pk=membership.pk)
         if previous != membership.role:
             membership.role_pinned = True
         membership.save()
-        if previous != membership.role:
-            _record(
-                workspace_id=membership.workspace_id,
-                user_id=membership.user_id,
-                scope=RoleChange.Scope.WORKSPACE,
-                from_role=previous,
-                to_role=membership.role,
-                reason=reason,
-                changed_by=changed_by,
-            ).save()
-            audit_record(
-                workspace_id=membership.workspace_id,
-                action="workspace.role.changed",
-                actor=changed_by,
-                target=f"user:{membership.user_id}",
-                details={
-                    "scope": "workspace",
-                    "from_role": previous or "",
-                    "to_role": membership.role,
-                    "reason": reason,
-                },
-            )
+        if previous == membership.role:
+            return
+        _record(
+            workspace_id=membership.workspace_id,
+            user_id=membership.user_id,
+            group_id=group_id,
+            scope=scope,
+            from_role=previous,
+            to_role=membership.role,
+            reason=reason,
+            changed_by=changed_by,
+        ).save()
+        details = {"scope": str(scope), "from_role": previous or "", "to_role": membership.role, "reason": reason}
+        if group_id:
+            details["group"] = group_id
+        audit_record(
+            workspace_id=membership.workspace_id,
+            action="workspace.role.changed",
+            actor=changed_by,
+            target=f"user:{membership.user_id}",
+            details=details,
+        )
+
+
+def workspace_membership_save(*, membership: WorkspaceMembership, changed_by, reason: str = "set by hand") -> None:
+    """Create or change a workspace membership from the admin (role pinned, change recorded)."""
+    _membership_save_by_hand(
+        membership=membership, scope=RoleChange.Scope.WORKSPACE, changed_by=changed_by, reason=reason
+    )
 
 
 def group_membership_save(*, membership: GroupMembership, changed_by, reason: str = "set by hand") -> None:
-    """Create or change a group membership from the admin; a hand-set role is pinned."""
+    """Create or change a group membership from the admin (role pinned, change recorded)."""
     membership.workspace_id = membership.group.workspace_id
-    membership.full_clean()
-    with transaction.atomic():
-        previous = None
-        if membership.pk:
-            previous = GroupMembership.objects.select_for_update().values_list("role", flat=True).get(pk=membership.pk)
-        if previous != membership.role:
-            membership.role_pinned = True
-        membership.save()
-        if previous != membership.role:
-            _record(
-                workspace_id=membership.workspace_id,
-                user_id=membership.user_id,
-                group_id=membership.group_id,
-                scope=RoleChange.Scope.GROUP,
-                from_role=previous,
-                to_role=membership.role,
-                reason=reason,
-                changed_by=changed_by,
-            ).save()
-            audit_record(
-                workspace_id=membership.workspace_id,
-                action="workspace.role.changed",
-                actor=changed_by,
-                target=f"user:{membership.user_id}",
-                details={
-                    "scope": "group",
-                    "group": membership.group_id,
-                    "from_role": previous or "",
-                    "to_role": membership.role,
-                    "reason": reason,
-                },
-            )
+    _membership_save_by_hand(membership=membership, scope=RoleChange.Scope.GROUP, changed_by=changed_by, reason=reason)
 
 
 def group_save(*, group: Group) -> Group:
