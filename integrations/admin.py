@@ -7,7 +7,6 @@ from django.utils.html import format_html
 from integrations import services
 from integrations.lti.tool_keys import tool_key_rotate
 from integrations.models import LaunchEvent, LtiDeployment, LtiIdentity, LtiRegistration, ToolKey
-from privacy.audit import audit_record
 from workspaces.admin_scoping import OWNER, ReadOnlyScopedAdmin, WorkspaceScopedAdmin
 
 
@@ -80,14 +79,7 @@ class LtiRegistrationAdmin(WorkspaceScopedAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        services.registration_save(registration=obj)
-        audit_record(
-            workspace_id=obj.workspace_id,
-            action="lti.registration.changed" if change else "lti.registration.created",
-            actor=request.user,
-            target=f"registration:{obj.pk}",
-            details={"client_id": obj.client_id, "issuer": obj.issuer, "fields": form.changed_data},
-        )
+        services.registration_save(registration=obj, actor=request.user, changed_fields=form.changed_data)
 
 
 @admin.register(LtiDeployment)

@@ -74,13 +74,27 @@ def registration_apply_preset(registration: LtiRegistration) -> None:
         setattr(registration, field, value)
 
 
-def registration_save(*, registration: LtiRegistration) -> LtiRegistration:
-    """Create or edit a registration: apply the preset, validate, save, refresh framing."""
+def registration_save(
+    *, registration: LtiRegistration, actor=None, changed_fields: list[str] | None = None
+) -> LtiRegistration:
+    """Create or edit a registration: apply the preset, validate, save, refresh framing, audit."""
     registration_apply_preset(registration)
     registration.full_clean()
+    created = registration.pk is None
     with transaction.atomic():
         registration.save()
         workspace_frame_origins_refresh(workspace_id=registration.workspace_id)
+        audit_record(
+            workspace_id=registration.workspace_id,
+            action="lti.registration.created" if created else "lti.registration.changed",
+            actor=actor,
+            target=f"registration:{registration.pk}",
+            details={
+                "client_id": registration.client_id,
+                "issuer": registration.issuer,
+                "fields": changed_fields or [],
+            },
+        )
     return registration
 
 

@@ -16,6 +16,7 @@ from integrations.lti import services
 from integrations.lti.claims import CUSTOM_FIELDS
 from integrations.lti.errors import REASONS, LaunchRefused
 from integrations.lti.tool_keys import tool_jwks as build_tool_jwks
+from integrations.lti.tool_keys import tool_key_ensure
 from integrations.models import LaunchEvent, LtiRegistration
 
 logger = logging.getLogger("nectir.lti")
@@ -187,7 +188,11 @@ def launch(request: HttpRequest) -> HttpResponse:
 @require_GET
 def tool_jwks(request: HttpRequest) -> JsonResponse:
     """The tool's public keys (active, next and retired-in-overlap)."""
-    response = JsonResponse(build_tool_jwks())
+    keys = build_tool_jwks()
+    if not keys["keys"]:  # a new installation publishes its first key on first request
+        tool_key_ensure()
+        keys = build_tool_jwks()
+    response = JsonResponse(keys)
     response["Cache-Control"] = "public, max-age=3600"
     return response
 

@@ -327,3 +327,32 @@ def test_other_lms_with_the_canvas_cloud_issuer_keeps_canvas_keys(db, tenants):
     )
     assert registration.jwks_url == "https://sso.canvaslms.com/api/lti/security/jwks"
     assert registration.auth_url == "https://sso.canvaslms.com/api/lti/authorize_redirect"
+
+
+def test_tool_jwks_of_a_new_installation_publishes_a_first_key(client, db):
+    body = client.get("/.well-known/jwks.json", secure=True).json()
+    assert len(body["keys"]) == 1
+    assert ToolKey.objects.get().status == ToolKey.Status.ACTIVE
+
+
+def test_registration_created_by_command_is_audited(db, tenants):
+    from privacy.models import AuditEntry
+
+    call_command(
+        "lti_register",
+        "--workspace",
+        "alpha",
+        "--issuer",
+        "https://lms.example.edu",
+        "--client-id",
+        "42",
+        "--auth-url",
+        "https://lms.example.edu/auth",
+        "--jwks-url",
+        "https://lms.example.edu/jwks",
+        "--token-url",
+        "https://lms.example.edu/token",
+    )
+    entry = AuditEntry.objects.get(action="lti.registration.created")
+    assert entry.workspace == tenants[0].workspace
+    assert entry.details["client_id"] == "42"
