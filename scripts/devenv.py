@@ -81,9 +81,14 @@ def run(env: dict[str, str]) -> int:
     server = subprocess.Popen(manage + ["runserver", "127.0.0.1:8000", "--noreload"], env=env)
     try:
         return server.wait()
-    except KeyboardInterrupt:
-        server.send_signal(signal.SIGINT)
-        return server.wait()
+    except (KeyboardInterrupt, SystemExit):
+        # SIGTERM, not SIGINT: a child started from a non-interactive shell ignores SIGINT.
+        server.terminate()
+        try:
+            return server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            return server.wait()
     finally:
         for child in children:
             child.terminate()
@@ -98,7 +103,14 @@ def test(env: dict[str, str], args: list[str]) -> int:
     return subprocess.run([PY, "-m", "pytest", *args], env=env, cwd=ROOT).returncode
 
 
+def _exit_on_sigterm(signum, frame):
+    # Turn SIGTERM (e.g. from a process manager) into a normal exit, so the embedded
+    # PostgreSQL server is stopped by its atexit handler as on Ctrl-C.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
         print(__doc__)
         return 2
