@@ -28,11 +28,7 @@ class RegistrationForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        preset = services.CANVAS_PRESETS.get(cleaned.get("preset"))
-        if preset is None:  # 'Other LMS' with a Canvas Cloud issuer still gets Canvas's own endpoints
-            issuer = (cleaned.get("issuer") or "").rstrip("/")
-            preset = next((p for p in services.CANVAS_PRESETS.values() if p["issuer"] == issuer), {})
-        for field, value in preset.items():
+        for field, value in services.CANVAS_PRESETS.get(cleaned.get("preset"), {}).items():
             cleaned[field] = value
         return cleaned
 

@@ -61,16 +61,12 @@ def workspace_frame_origins_refresh(*, workspace_id: int) -> list[str]:
 
 
 def registration_apply_preset(registration: LtiRegistration) -> None:
-    """Fill issuer and URLs from a Canvas preset.
+    """Fill issuer and URLs from a Canvas Cloud preset; 'Other LMS' keeps what was entered.
 
-    'Other LMS' keeps the URLs entered by hand, except for a Canvas Cloud issuer: its
-    endpoints and keys are fixed, so they can never be re-pointed at other keys.
+    'Other LMS' may use the issuer https://canvas.instructure.com too: it is the default
+    ``lti_iss`` of a self-hosted Canvas, whose endpoints and keys are its own.
     """
-    preset = CANVAS_PRESETS.get(registration.preset)
-    if preset is None:
-        issuer = (registration.issuer or "").rstrip("/")
-        preset = next((p for p in CANVAS_PRESETS.values() if p["issuer"] == issuer), {})
-    for field, value in preset.items():
+    for field, value in CANVAS_PRESETS.get(registration.preset, {}).items():
         setattr(registration, field, value)
 
 

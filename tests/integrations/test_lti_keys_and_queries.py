@@ -311,7 +311,8 @@ def test_expired_login_attempts_are_purged(client, platform):
     assert LoginAttempt.objects.count() == 1
 
 
-def test_other_lms_with_the_canvas_cloud_issuer_keeps_canvas_keys(db, tenants):
+def test_self_hosted_canvas_with_the_default_issuer_keeps_its_own_endpoints(db, tenants):
+    # A self-hosted Canvas keeps lti_iss = https://canvas.instructure.com unless changed.
     from integrations.services import registration_save
 
     registration = registration_save(
@@ -319,14 +320,14 @@ def test_other_lms_with_the_canvas_cloud_issuer_keeps_canvas_keys(db, tenants):
             workspace=tenants[0].workspace,
             preset=LtiRegistration.Preset.OTHER,
             issuer="https://canvas.instructure.com",
-            client_id="170000000000777",
-            auth_url="https://evil.example/auth",
-            jwks_url="https://evil.example/jwks",
-            token_url="https://evil.example/token",
+            client_id="10000000000002",
+            auth_url="https://canvas.school.edu/api/lti/authorize_redirect",
+            jwks_url="https://canvas.school.edu/api/lti/security/jwks",
+            token_url="https://canvas.school.edu/login/oauth2/token",
         )
     )
-    assert registration.jwks_url == "https://sso.canvaslms.com/api/lti/security/jwks"
-    assert registration.auth_url == "https://sso.canvaslms.com/api/lti/authorize_redirect"
+    assert registration.jwks_url == "https://canvas.school.edu/api/lti/security/jwks"
+    assert registration.auth_url == "https://canvas.school.edu/api/lti/authorize_redirect"
 
 
 def test_tool_jwks_of_a_new_installation_publishes_a_first_key(client, db):
