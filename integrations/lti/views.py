@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from integrations.lti import services
 from integrations.lti.claims import CUSTOM_FIELDS
@@ -123,9 +123,24 @@ def oidc_login(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 def launch(request: HttpRequest) -> HttpResponse:
     """The redirect URI: the platform form-posts id_token and state here."""
+    if request.method != "POST":
+        # Opened directly (a bookmark, a crawler): explain, record nothing.
+        response = render(
+            request,
+            "lti/error.html",
+            {
+                "title": "Open the course assistant from Canvas",
+                "message": "This address receives sign-ins from Canvas; it cannot be opened directly.",
+                "action": "Go to your course in Canvas and open the course assistant from the course navigation.",
+                "reason": "method_not_allowed",
+            },
+            status=405,
+        )
+        response["Allow"] = "POST"
+        return response
     post = _clean_params(request.POST)
     if post.get("error"):
         detail = f"{post.get('error', '')[:60]}: {post.get('error_description', '')[:300]}"

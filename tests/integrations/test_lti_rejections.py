@@ -345,3 +345,11 @@ def test_login_page_is_framed_by_the_platform_institution_host(client, platform)
         HTTP_ORIGIN="https://school.instructure.com",
     )
     assert "https://school.instructure.com" in response["Content-Security-Policy"]
+
+
+def test_launch_url_opened_directly_explains_and_records_nothing(client, platform):
+    response = client.get("/lti/launch/", secure=True)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert b"Open the course assistant from Canvas" in response.content
+    assert LaunchEvent.objects.count() == 0
